@@ -1,0 +1,390 @@
+//! Blocks, validator sets, vote sign-bytes, commit certificates and
+//! checkpoints: everything a light client needs to check that a header
+//! was decided, with no consensus code.
+
+use crate::codec;
+use crate::crypto::{Domain, Keypair, Verifier};
+use crate::record::Record;
+use crate::types::*;
+use bincode::{Decode, Encode};
+
+/// A block header. Its hash is `blake3(encode(header))`.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Header {
+    pub chain_id: String,
+    pub height: u64,
+    /// Block time (UTC ms): strictly after the previous block's.
+    pub time: Timestamp,
+    /// Hash of the previous header; for height 1, the genesis hash.
+    pub prev_hash: Hash32,
+    /// Size and root of the record log after this block.
+    pub log_size: u64,
+    pub log_root: Hash32,
+    /// Merkle root (same tree rules, blake3) over this block's record ids.
+    pub record_root: Hash32,
+    /// The state hash after applying this block.
+    pub state_hash: Hash32,
+    pub proposer: Address,
+    /// Hash of the validator set that decides this height.
+    pub validator_set_hash: Hash32,
+}
+
+impl Header {
+    pub fn hash(&self) -> Hash32 {
+        *blake3::hash(&codec::encode(self)).as_bytes()
+    }
+}
+
+/// A block as stored and gossiped: the header and the canonical bytes of
+/// each record in order.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct BlockData {
+    pub header: Header,
+    pub records: Vec<Vec<u8>>,
+}
+
+/// One validator: address, current key and voting power.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Validator {
+    pub address: Address,
+    pub public_key: PublicKey,
+    pub power: u64,
+}
+
+/// The validators of one height, sorted by address. Hash:
+/// `blake3(encode(ValidatorSet))`.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct ValidatorSet {
+    pub validators: Vec<Validator>,
+}
+
+impl ValidatorSet {
+    /// Builds a set, sorted by address, leaving out zero power.
+    pub fn new(mut validators: Vec<Validator>) -> ValidatorSet {
+        validators.retain(|v| v.power > 0);
+        validators.sort_by(|a, b| a.address.cmp(&b.address));
+        validators.dedup_by(|a, b| a.address == b.address);
+        ValidatorSet { validators }
+    }
+    pub fn hash(&self) -> Hash32 {
+        *blake3::hash(&codec::encode(self)).as_bytes()
+    }
+    pub fn total_power(&self) -> u64 {
+        self.validators.iter().map(|v| v.power).sum()
+    }
+    pub fn get(&self, a: &Address) -> Option<&Validator> {
+        self.validators
+            .binary_search_by(|v| v.address.cmp(a))
+            .ok()
+            .map(|i| &self.validators[i])
+    }
+    /// Whether `power` is more than two thirds of the total.
+    pub fn is_quorum(&self, power: u64) -> bool {
+        3 * power as u128 > 2 * self.total_power() as u128
+    }
+}
+
+/// Prevote or precommit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+pub enum VoteKind {
+    Prevote,
+    Precommit,
+}
+
+/// The signed content of a consensus vote. Only fields the consensus
+/// engine can rebuild from a certificate are here. Signed message:
+/// `"shanlian/vote/v1" || 0x00 || genesis_hash || encode(VoteBody)`.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct VoteBody {
+    pub kind: VoteKind,
+    pub height: u64,
+    pub round: u32,
+    /// The header hash voted for; `None` is a nil vote.
+    pub value: Option<Hash32>,
+    pub validator: Address,
+}
+
+impl VoteBody {
+    pub fn sign_bytes(&self, genesis: &Hash32) -> Vec<u8> {
+        crate::crypto::signing_message(Domain::Vote, genesis, &codec::encode(self))
+    }
+    pub fn sign(&self, key: &Keypair, genesis: &Hash32) -> Signature {
+        key.sign(Domain::Vote, genesis, &codec::encode(self))
+    }
+}
+
+/// One precommit in a certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct CommitSignature {
+    pub validator: Address,
+    pub signature: Signature,
+}
+
+/// Precommits for one header hash from more than two thirds of the voting
+/// power of the validator set of that height.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct CommitCertificate {
+    pub height: u64,
+    pub round: u32,
+    pub header_hash: Hash32,
+    pub signatures: Vec<CommitSignature>,
+}
+
+/// Why a certificate was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateError {
+    #[error("certificate is for height {got}, expected {expected}")]
+    WrongHeight { expected: u64, got: u64 },
+    #[error("certificate is for another header")]
+    WrongHeader,
+    #[error("signer {0} is not a validator at this height")]
+    UnknownValidator(Address),
+    #[error("validator {0} signed twice")]
+    DuplicateSigner(Address),
+    #[error("signature of validator {0} does not verify")]
+    BadSignature(Address),
+    #[error("validator key of {0} is invalid")]
+    InvalidKey(Address),
+    #[error("signers hold {power} of {total} voting power, not more than two thirds")]
+    NoQuorum { power: u64, total: u64 },
+}
+
+impl CommitCertificate {
+    /// Checks the certificate for header `header_hash` at `height` against
+    /// the validator set of that height. Every signature present must be
+    /// valid (not only a quorum of them).
+    pub fn verify(
+        &self,
+        genesis: &Hash32,
+        height: u64,
+        header_hash: &Hash32,
+        set: &ValidatorSet,
+    ) -> Result<(), CertificateError> {
+        if self.height != height {
+            return Err(CertificateError::WrongHeight {
+                expected: height,
+                got: self.height,
+            });
+        }
+        if &self.header_hash != header_hash {
+            return Err(CertificateError::WrongHeader);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut power = 0u64;
+        for s in &self.signatures {
+            let v = set
+                .get(&s.validator)
+                .ok_or(CertificateError::UnknownValidator(s.validator))?;
+            if !seen.insert(s.validator) {
+                return Err(CertificateError::DuplicateSigner(s.validator));
+            }
+            let body = VoteBody {
+                kind: VoteKind::Precommit,
+                height,
+                round: self.round,
+                value: Some(*header_hash),
+                validator: s.validator,
+            };
+            let verifier = Verifier::parse(&v.public_key)
+                .map_err(|_| CertificateError::InvalidKey(s.validator))?;
+            verifier
+                .verify_message(&body.sign_bytes(genesis), &s.signature)
+                .map_err(|_| CertificateError::BadSignature(s.validator))?;
+            power += v.power;
+        }
+        if !set.is_quorum(power) {
+            return Err(CertificateError::NoQuorum {
+                power,
+                total: set.total_power(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Builds a certificate from the given validators' keys (tests, tools).
+    pub fn sign_with(
+        genesis: &Hash32,
+        height: u64,
+        round: u32,
+        header_hash: Hash32,
+        signers: &[&Keypair],
+    ) -> CommitCertificate {
+        let signatures = signers
+            .iter()
+            .map(|k| {
+                let validator = Address::of_key(&k.public());
+                let body = VoteBody {
+                    kind: VoteKind::Precommit,
+                    height,
+                    round,
+                    value: Some(header_hash),
+                    validator,
+                };
+                CommitSignature {
+                    validator,
+                    signature: body.sign(k, genesis),
+                }
+            })
+            .collect();
+        CommitCertificate {
+            height,
+            round,
+            header_hash,
+            signatures,
+        }
+    }
+}
+
+/// A log checkpoint: what the log looked like after a decided block.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Checkpoint {
+    pub log_size: u64,
+    pub log_root: Hash32,
+    pub header_hash: Hash32,
+    pub height: u64,
+}
+
+impl Checkpoint {
+    pub fn of(header: &Header) -> Checkpoint {
+        Checkpoint {
+            log_size: header.log_size,
+            log_root: header.log_root,
+            header_hash: header.hash(),
+            height: header.height,
+        }
+    }
+    /// Bytes a witness signs: `"shanlian/witness/v1" || 0x00 || genesis || encode(self)`.
+    pub fn witness_bytes(&self, genesis: &Hash32) -> Vec<u8> {
+        crate::crypto::signing_message(Domain::Witness, genesis, &codec::encode(self))
+    }
+}
+
+/// A witness's co-signature on a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct WitnessSignature {
+    pub witness: PublicKey,
+    pub signature: Signature,
+}
+
+/// A checkpoint with the header it summarises, its commit certificate and
+/// optional witness co-signatures. Verifiable against the validator set of
+/// its height.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct SignedCheckpoint {
+    pub checkpoint: Checkpoint,
+    pub header: Header,
+    pub certificate: CommitCertificate,
+    pub witnesses: Vec<WitnessSignature>,
+}
+
+impl SignedCheckpoint {
+    /// Verifies header ↔ checkpoint consistency, the certificate, and every
+    /// witness signature present.
+    pub fn verify(&self, genesis: &Hash32, set: &ValidatorSet) -> Result<(), CertificateError> {
+        if Checkpoint::of(&self.header) != self.checkpoint
+            || self.header.validator_set_hash != set.hash()
+        {
+            return Err(CertificateError::WrongHeader);
+        }
+        self.certificate.verify(
+            genesis,
+            self.checkpoint.height,
+            &self.checkpoint.header_hash,
+            set,
+        )?;
+        let msg = self.checkpoint.witness_bytes(genesis);
+        for w in &self.witnesses {
+            let v = Verifier::parse(&w.witness)
+                .map_err(|_| CertificateError::InvalidKey(Address::of_key(&w.witness)))?;
+            v.verify_message(&msg, &w.signature)
+                .map_err(|_| CertificateError::BadSignature(Address::of_key(&w.witness)))?;
+        }
+        Ok(())
+    }
+}
+
+/// The Merkle root (RFC 9162 shape, blake3) over a block's record ids.
+pub fn record_root(records: &[Record]) -> Hash32 {
+    let mut f = crate::merkle::Frontier::<crate::merkle::Blake3Hasher>::new();
+    for r in records {
+        // A block holds far fewer than 2^64 records.
+        let _ = f.push(&r.id.0);
+    }
+    f.root()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(keys: &[Keypair], powers: &[u64]) -> ValidatorSet {
+        ValidatorSet::new(
+            keys.iter()
+                .zip(powers)
+                .map(|(k, p)| Validator {
+                    address: Address::of_key(&k.public()),
+                    public_key: k.public(),
+                    power: *p,
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn certificate_needs_more_than_two_thirds() {
+        let keys: Vec<Keypair> = (0..4)
+            .map(|i| Keypair::insecure_dev(&format!("v{i}")))
+            .collect();
+        let vs = set(&keys, &[1, 1, 1, 1]);
+        let g = [9u8; 32];
+        let h = [3u8; 32];
+        let three = CommitCertificate::sign_with(&g, 5, 0, h, &[&keys[0], &keys[1], &keys[2]]);
+        assert_eq!(three.verify(&g, 5, &h, &vs), Ok(()));
+        let two = CommitCertificate::sign_with(&g, 5, 0, h, &[&keys[0], &keys[1]]);
+        assert_eq!(
+            two.verify(&g, 5, &h, &vs),
+            Err(CertificateError::NoQuorum { power: 2, total: 4 })
+        );
+        assert_eq!(
+            three.verify(&g, 6, &h, &vs),
+            Err(CertificateError::WrongHeight {
+                expected: 6,
+                got: 5
+            })
+        );
+        assert_eq!(
+            three.verify(&g, 5, &[4; 32], &vs),
+            Err(CertificateError::WrongHeader)
+        );
+        assert!(three.verify(&[8; 32], 5, &h, &vs).is_err(), "other chain");
+        let mut dup = three.clone();
+        dup.signatures.push(dup.signatures[0].clone());
+        assert!(matches!(
+            dup.verify(&g, 5, &h, &vs),
+            Err(CertificateError::DuplicateSigner(_))
+        ));
+        let mut bad = three.clone();
+        bad.round = 1;
+        assert!(matches!(
+            bad.verify(&g, 5, &h, &vs),
+            Err(CertificateError::BadSignature(_))
+        ));
+        let outsider = Keypair::insecure_dev("outsider");
+        let out = CommitCertificate::sign_with(&g, 5, 0, h, &[&keys[0], &keys[1], &outsider]);
+        assert!(matches!(
+            out.verify(&g, 5, &h, &vs),
+            Err(CertificateError::UnknownValidator(_))
+        ));
+        // Power-weighted: one heavy validator alone is not enough at 3/6.
+        let heavy = set(&keys, &[3, 1, 1, 1]);
+        let c = CommitCertificate::sign_with(&g, 5, 0, h, &[&keys[0]]);
+        assert!(c.verify(&g, 5, &h, &heavy).is_err());
+        let c = CommitCertificate::sign_with(&g, 5, 0, h, &[&keys[0], &keys[1]]);
+        assert!(
+            c.verify(&g, 5, &h, &heavy).is_err(),
+            "4 of 6 is exactly 2/3"
+        );
+        let c = CommitCertificate::sign_with(&g, 5, 0, h, &[&keys[0], &keys[1], &keys[2]]);
+        assert!(c.verify(&g, 5, &h, &heavy).is_ok(), "5 of 6 > 2/3");
+    }
+}

@@ -1,0 +1,149 @@
+//! Applying whole blocks: building one from candidate records (proposer),
+//! checking a proposed one against a scratch state (validator), and
+//! committing a decided one with its certificate.
+
+use crate::block::{BlockData, CommitCertificate, Header};
+use crate::error::BlockError;
+use crate::record::Record;
+use crate::state::{History, State, Transition};
+use crate::types::*;
+
+/// Decodes a block's record bytes strictly.
+pub fn decode_records(block: &BlockData, max_bytes: usize) -> Result<Vec<Record>, BlockError> {
+    block
+        .records
+        .iter()
+        .enumerate()
+        .map(|(index, b)| {
+            Record::from_bytes(b, max_bytes)
+                .map_err(|refusal| BlockError::RecordBytes { index, refusal })
+        })
+        .collect()
+}
+
+/// Builds a block at `time` from candidates in order, leaving out any that
+/// would be refused (returned with their reasons). The state keeps the
+/// block open: commit it with [`commit`] once decided, or roll it back.
+pub fn propose(
+    state: &mut State,
+    time: Timestamp,
+    proposer: Address,
+    candidates: &[Record],
+    history: &dyn History,
+) -> Result<(BlockData, Transition, Vec<(RecordId, crate::Refusal)>), BlockError> {
+    let height = state.height + 1;
+    state.begin_block(height, time)?;
+    let max = state.genesis.params.max_records_per_block as usize;
+    let mut kept = Vec::new();
+    let mut refused = Vec::new();
+    for r in candidates {
+        if kept.len() >= max {
+            break;
+        }
+        match state.apply_record(r, false, history) {
+            Ok(()) => kept.push(r.bytes.clone()),
+            Err(e) => refused.push((r.id, e)),
+        }
+    }
+    let (tr, c) = state.finish_block()?;
+    let header = Header {
+        chain_id: state.genesis.chain_id.clone(),
+        height,
+        time,
+        prev_hash: state.last_header_hash,
+        log_size: c.log_size,
+        log_root: c.log_root,
+        record_root: c.record_root,
+        state_hash: c.state_hash,
+        proposer,
+        validator_set_hash: c.validator_set_hash,
+    };
+    Ok((
+        BlockData {
+            header,
+            records: kept,
+        },
+        tr,
+        refused,
+    ))
+}
+
+/// Re-validates a whole proposed block against the state: every record must
+/// be accepted and every header field must match what the state machine
+/// computes. The block stays open on success (commit or roll back); on
+/// failure it is rolled back. `verified[i]` says record `i`'s signature was
+/// already checked under the strict rule.
+pub fn check_block(
+    state: &mut State,
+    block: &BlockData,
+    records: &[Record],
+    verified: &[bool],
+    history: &dyn History,
+) -> Result<Transition, BlockError> {
+    let h = &block.header;
+    let result = (|| {
+        if h.chain_id != state.genesis.chain_id {
+            return Err(BlockError::HeaderMismatch("chain_id"));
+        }
+        if h.prev_hash != state.last_header_hash {
+            return Err(BlockError::HeaderMismatch("prev_hash"));
+        }
+        let max = state.genesis.params.max_records_per_block as usize;
+        if records.len() > max {
+            return Err(BlockError::TooManyRecords {
+                got: records.len(),
+                max,
+            });
+        }
+        let vs = state.validator_set(h.height);
+        if vs.get(&h.proposer).is_none() {
+            return Err(BlockError::UnknownProposer(h.proposer));
+        }
+        state.begin_block(h.height, h.time)?;
+        for (index, r) in records.iter().enumerate() {
+            let pre = verified.get(index).copied().unwrap_or(false);
+            state
+                .apply_record(r, pre, history)
+                .map_err(|refusal| BlockError::Record {
+                    index,
+                    id: r.id,
+                    refusal,
+                })?;
+        }
+        let (tr, c) = state.finish_block()?;
+        for (name, ok) in [
+            ("log_size", c.log_size == h.log_size),
+            ("log_root", c.log_root == h.log_root),
+            ("record_root", c.record_root == h.record_root),
+            ("state_hash", c.state_hash == h.state_hash),
+            (
+                "validator_set_hash",
+                c.validator_set_hash == h.validator_set_hash,
+            ),
+        ] {
+            if !ok {
+                return Err(BlockError::HeaderMismatch(name));
+            }
+        }
+        Ok(tr)
+    })();
+    if result.is_err() {
+        state.rollback_block();
+    }
+    result
+}
+
+/// Commits a decided, checked block: the store first (one atomic batch),
+/// then the in-memory state.
+pub fn commit(
+    state: &mut State,
+    store: &crate::store::Store,
+    block: &BlockData,
+    cert: &CommitCertificate,
+    tr: &Transition,
+) -> Result<(), crate::store::StoreError> {
+    store.commit(block, cert, tr)?;
+    state
+        .commit_block(&block.header)
+        .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))
+}

@@ -1,0 +1,135 @@
+//! The one canonical encoding for everything Shanlian signs or hashes.
+//!
+//! bincode 2 with fixed-width little-endian integers: `u8..u64` as 1..8
+//! bytes LE, `bool` as one byte 0/1, enum variants as a `u32` LE index,
+//! `Option` as a `u8` tag 0/1 followed by the value, `Vec`/`String` as a
+//! `u64` LE length followed by the elements/UTF-8 bytes, fixed arrays as
+//! their raw elements, structs as their fields in declaration order.
+//! docs/SPEC.md restates this for every structure.
+//!
+//! Decoding is strict: trailing bytes, invalid booleans, unknown variants,
+//! invalid UTF-8 and lengths past the input are all refused, and
+//! [`decode_canonical`] additionally re-encodes the value and refuses input
+//! whose bytes differ, so one value has exactly one byte string.
+
+use bincode::config::{self, Configuration, Fixint, Limit, LittleEndian};
+
+/// Upper bound on what one decode may allocate: no structure we decode is
+/// larger than a block, and blocks are bounded far below this by genesis.
+const DECODE_LIMIT: usize = 256 << 20;
+
+type Cfg = Configuration<LittleEndian, Fixint, Limit<DECODE_LIMIT>>;
+
+const fn cfg() -> Cfg {
+    config::standard()
+        .with_little_endian()
+        .with_fixed_int_encoding()
+        .with_limit::<DECODE_LIMIT>()
+}
+
+/// Why bytes could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("malformed bytes: {0}")]
+    Malformed(String),
+    #[error("{0} trailing bytes after the value")]
+    TrailingBytes(usize),
+    #[error("bytes are not in canonical form")]
+    NonCanonical,
+}
+
+/// Encodes a value canonically.
+pub fn encode<T: bincode::Encode>(value: &T) -> Vec<u8> {
+    // Encoding into a Vec cannot fail for our types: no custom encoders,
+    // and the limit only applies to decoding.
+    bincode::encode_to_vec(value, cfg()).unwrap_or_default()
+}
+
+/// Appends the canonical encoding of a value to `out`.
+pub fn encode_into<T: bincode::Encode>(value: &T, out: &mut Vec<u8>) {
+    out.extend_from_slice(&encode(value));
+}
+
+/// Decodes exactly one value occupying all of `bytes`.
+pub fn decode<T: bincode::Decode<()>>(bytes: &[u8]) -> Result<T, DecodeError> {
+    let (value, used) = bincode::decode_from_slice::<T, _>(bytes, cfg())
+        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    if used != bytes.len() {
+        return Err(DecodeError::TrailingBytes(bytes.len() - used));
+    }
+    Ok(value)
+}
+
+/// Decodes untrusted bytes and refuses any byte string other than the
+/// canonical encoding of the decoded value.
+pub fn decode_canonical<T: bincode::Decode<()> + bincode::Encode>(
+    bytes: &[u8],
+) -> Result<T, DecodeError> {
+    let value: T = decode(bytes)?;
+    if encode(&value) != bytes {
+        return Err(DecodeError::NonCanonical);
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, bincode::Encode, bincode::Decode)]
+    struct Sample {
+        a: u16,
+        b: bool,
+        c: Option<u8>,
+        d: String,
+        e: [u8; 3],
+    }
+
+    #[test]
+    fn layout_is_fixed_width_little_endian() {
+        let s = Sample {
+            a: 0x0102,
+            b: true,
+            c: Some(9),
+            d: "ab".into(),
+            e: [7, 8, 9],
+        };
+        let bytes = encode(&s);
+        assert_eq!(
+            bytes,
+            [2, 1, 1, 1, 9, 2, 0, 0, 0, 0, 0, 0, 0, b'a', b'b', 7, 8, 9]
+        );
+        assert_eq!(decode::<Sample>(&bytes).unwrap(), s);
+    }
+
+    #[test]
+    fn strict_decoding_refuses_bad_input() {
+        let s = Sample {
+            a: 1,
+            b: false,
+            c: None,
+            d: String::new(),
+            e: [0; 3],
+        };
+        let mut bytes = encode(&s);
+        bytes.push(0);
+        assert_eq!(decode::<Sample>(&bytes), Err(DecodeError::TrailingBytes(1)));
+        let mut bad_bool = encode(&s);
+        bad_bool[2] = 2;
+        assert!(matches!(
+            decode::<Sample>(&bad_bool),
+            Err(DecodeError::Malformed(_))
+        ));
+        let mut bad_tag = encode(&s);
+        bad_tag[3] = 7;
+        assert!(matches!(
+            decode::<Sample>(&bad_tag),
+            Err(DecodeError::Malformed(_))
+        ));
+        // A string length far past the input must not allocate or panic.
+        let mut huge = encode(&s);
+        huge[4..12].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(decode::<Sample>(&huge).is_err());
+        assert!(decode::<Sample>(&[]).is_err());
+    }
+}

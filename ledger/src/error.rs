@@ -1,0 +1,229 @@
+//! Why a record or block was refused. Every variant names one rule; its
+//! [`Refusal::code`] is stable and is what APIs return beside the message.
+
+use crate::codec::DecodeError;
+use crate::types::*;
+
+/// A record was refused: nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("record is {size} bytes, more than the limit of {max}")]
+    TooLarge { size: usize, max: usize },
+    #[error("record bytes: {0}")]
+    Decode(#[from] DecodeError),
+    #[error("field `{field}`: {reason}")]
+    InvalidField { field: &'static str, reason: String },
+    #[error("field `{field}` must be a positive amount of fen")]
+    NotPositive { field: &'static str },
+    #[error("record was created at {created:?}, after block time {block_time:?} plus the allowed clock skew")]
+    NotYetValid {
+        created: Timestamp,
+        block_time: Timestamp,
+    },
+    #[error("record expired at {expires:?}, before block time {block_time:?}")]
+    Expired {
+        expires: Timestamp,
+        block_time: Timestamp,
+    },
+    #[error("record expiry is {window_ms} ms after creation; the limit is {max_ms} ms")]
+    ExpiryWindow { window_ms: u64, max_ms: u64 },
+    #[error("record {0} is already committed")]
+    Duplicate(RecordId),
+    #[error("signer key {0} belongs to no member")]
+    UnknownSigner(PublicKey),
+    #[error("signer key {0} was rotated out")]
+    RetiredKey(PublicKey),
+    #[error("member {0} is suspended")]
+    SignerSuspended(Address),
+    #[error("a {role:?} member may not sign {payload}")]
+    RoleNotPermitted { role: Role, payload: &'static str },
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("member {0} does not exist")]
+    UnknownMember(Address),
+    #[error("member {0} already exists")]
+    MemberExists(Address),
+    #[error("key {0} is already in use")]
+    KeyInUse(PublicKey),
+    #[error("key is not acceptable: {0}")]
+    WeakKey(String),
+    #[error("member {0} is not suspended")]
+    NotSuspended(Address),
+    #[error("member {0} is already suspended")]
+    AlreadySuspended(Address),
+    #[error("the bureau cannot suspend itself")]
+    SelfSuspension,
+    #[error("the old key's consent signature does not verify")]
+    BadRotationConsent,
+    #[error(
+        "validator change takes effect at height {effective}; the earliest allowed is {earliest}"
+    )]
+    ValidatorChangeTooSoon { effective: u64, earliest: u64 },
+    #[error("validator change would leave no voting power")]
+    EmptyValidatorSet,
+    #[error("project {0} already exists")]
+    ProjectExists(ProjectId),
+    #[error("project {0} does not exist")]
+    UnknownProject(ProjectId),
+    #[error("project {0} belongs to another charity")]
+    NotProjectOwner(ProjectId),
+    #[error("project {0} awaits public-fundraising approval")]
+    ProjectNotApproved(ProjectId),
+    #[error("project {0} is not awaiting approval")]
+    ProjectNotPending(ProjectId),
+    #[error("project {0} is closed")]
+    ProjectClosed(ProjectId),
+    #[error("project {project} runs from {start:?} to {end:?}; block time is {time:?}")]
+    OutsideProjectDates {
+        project: ProjectId,
+        start: Timestamp,
+        end: Timestamp,
+        time: Timestamp,
+    },
+    #[error("project {project} ends at {end:?}, which has passed")]
+    ProjectAlreadyEnded { project: ProjectId, end: Timestamp },
+    #[error("project {project} still holds {balance:?}; spend, grant or refund it before closing")]
+    ProjectNotEmpty { project: ProjectId, balance: Fen },
+    #[error("the general fund of {0} belongs to another charity")]
+    NotFundOwner(Address),
+    #[error("a grant must go to another charity's project")]
+    SelfGrant,
+    #[error("organisation {0} is on the {1:?} list")]
+    OrganisationListed(Address, ListKind),
+    #[error("organisation {0} is not on the {1:?} list")]
+    NotListed(Address, ListKind),
+    #[error("organisation {0} is not a charity")]
+    NotACharity(Address),
+    #[error("receipt {receipt} was already issued by this charity")]
+    DuplicateReceipt { receipt: ReceiptNo },
+    #[error("this charity issued no receipt {receipt}")]
+    UnknownReceipt { receipt: ReceiptNo },
+    #[error("fund holds {available:?}; {requested:?} was requested")]
+    InsufficientFunds { available: Fen, requested: Fen },
+    #[error(
+        "only {refundable:?} of donation {receipt} is left to refund; {requested:?} was requested"
+    )]
+    RefundExceedsDonation {
+        receipt: ReceiptNo,
+        refundable: Fen,
+        requested: Fen,
+    },
+    #[error("amount overflows the ledger's 64-bit fen counters")]
+    Overflow,
+    #[error("game {0} is not in genesis")]
+    UnknownGame(GameId),
+    #[error("sales of game {game} for period {period} in region {region} were already recorded")]
+    DuplicateSalesReport {
+        game: GameId,
+        period: String,
+        region: String,
+    },
+    #[error("the local welfare pool holds {available:?}; {requested:?} was requested")]
+    InsufficientWelfarePool { available: Fen, requested: Fen },
+    #[error("the prize fund of game {game} holds {available:?}; {requested:?} was requested")]
+    InsufficientPrizeFund {
+        game: GameId,
+        available: Fen,
+        requested: Fen,
+    },
+    #[error("record {0} is not committed")]
+    UnknownTarget(RecordId),
+    #[error("record {0} was signed by another member")]
+    NotOwnRecord(RecordId),
+    #[error("no committed block at height {0}")]
+    UnknownHeight(u64),
+    #[error("attested log (size {log_size}, root) does not match the header at height {height}")]
+    AttestationMismatch { height: u64, log_size: u64 },
+    #[error("the block already holds {0} records, the most allowed")]
+    BlockFull(u32),
+    #[error("store: {0}")]
+    Store(String),
+}
+
+impl Refusal {
+    /// A stable, machine-readable name of the rule.
+    pub fn code(&self) -> &'static str {
+        use Refusal::*;
+        match self {
+            TooLarge { .. } => "record.too_large",
+            Decode(_) => "record.malformed",
+            InvalidField { .. } => "field.invalid",
+            NotPositive { .. } => "field.not_positive",
+            NotYetValid { .. } => "time.not_yet_valid",
+            Expired { .. } => "time.expired",
+            ExpiryWindow { .. } => "time.expiry_window",
+            Duplicate(_) => "record.duplicate",
+            UnknownSigner(_) => "signer.unknown",
+            RetiredKey(_) => "signer.retired_key",
+            SignerSuspended(_) => "signer.suspended",
+            RoleNotPermitted { .. } => "signer.role",
+            BadSignature => "signer.bad_signature",
+            UnknownMember(_) => "member.unknown",
+            MemberExists(_) => "member.exists",
+            KeyInUse(_) => "member.key_in_use",
+            WeakKey(_) => "member.weak_key",
+            NotSuspended(_) => "member.not_suspended",
+            AlreadySuspended(_) => "member.already_suspended",
+            SelfSuspension => "member.self_suspension",
+            BadRotationConsent => "member.bad_rotation_consent",
+            ValidatorChangeTooSoon { .. } => "validator.too_soon",
+            EmptyValidatorSet => "validator.empty_set",
+            ProjectExists(_) => "project.exists",
+            UnknownProject(_) => "project.unknown",
+            NotProjectOwner(_) => "project.not_owner",
+            ProjectNotApproved(_) => "project.not_approved",
+            ProjectNotPending(_) => "project.not_pending",
+            ProjectClosed(_) => "project.closed",
+            OutsideProjectDates { .. } => "project.outside_dates",
+            ProjectAlreadyEnded { .. } => "project.already_ended",
+            ProjectNotEmpty { .. } => "project.not_empty",
+            NotFundOwner(_) => "fund.not_owner",
+            SelfGrant => "grant.self",
+            OrganisationListed(..) => "organisation.listed",
+            NotListed(..) => "organisation.not_listed",
+            NotACharity(_) => "organisation.not_charity",
+            DuplicateReceipt { .. } => "donation.duplicate_receipt",
+            UnknownReceipt { .. } => "donation.unknown_receipt",
+            InsufficientFunds { .. } => "fund.insufficient",
+            RefundExceedsDonation { .. } => "refund.exceeds_donation",
+            Overflow => "amount.overflow",
+            UnknownGame(_) => "lottery.unknown_game",
+            DuplicateSalesReport { .. } => "lottery.duplicate_sales",
+            InsufficientWelfarePool { .. } => "lottery.insufficient_welfare_pool",
+            InsufficientPrizeFund { .. } => "lottery.insufficient_prize_fund",
+            UnknownTarget(_) => "target.unknown",
+            NotOwnRecord(_) => "target.not_own",
+            UnknownHeight(_) => "audit.unknown_height",
+            AttestationMismatch { .. } => "audit.mismatch",
+            BlockFull(_) => "block.full",
+            Store(_) => "store.error",
+        }
+    }
+}
+
+/// A block was refused as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    #[error("block height {got}, expected {expected}")]
+    WrongHeight { expected: u64, got: u64 },
+    #[error("block time {got:?} is not after the previous block's {previous:?}")]
+    TimeNotIncreasing { previous: Timestamp, got: Timestamp },
+    #[error("block has {got} records; the limit is {max}")]
+    TooManyRecords { got: usize, max: usize },
+    #[error("record {index} ({id}) refused: {refusal}")]
+    Record {
+        index: usize,
+        id: RecordId,
+        refusal: Refusal,
+    },
+    #[error("record {index} bytes refused: {refusal}")]
+    RecordBytes { index: usize, refusal: Refusal },
+    #[error("header field `{0}` does not match the recomputed value")]
+    HeaderMismatch(&'static str),
+    #[error("proposer {0} is not a validator at this height")]
+    UnknownProposer(Address),
+    #[error("no block is open (or it was not finished)")]
+    NoOpenBlock,
+    #[error("log: {0}")]
+    Log(String),
+}

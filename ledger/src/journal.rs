@@ -1,0 +1,104 @@
+//! In-memory tables with an undo journal. A refused record, or a block
+//! validated on a scratch basis, rolls back to a mark exactly; at the end
+//! of a block the journal names every changed key, which becomes the
+//! block's write set.
+
+use crate::codec;
+use std::collections::HashMap;
+use std::hash::Hash;
+
+/// One state table: a map plus the undo log of the open block.
+#[derive(Debug, Clone)]
+pub struct Table<K, V> {
+    family: u8,
+    map: HashMap<K, V>,
+    undo: Vec<(K, Option<V>)>,
+}
+
+impl<K: Eq + Hash + Clone + bincode::Encode, V: Clone + bincode::Encode> Table<K, V> {
+    pub fn new(family: u8) -> Self {
+        Table {
+            family,
+            map: HashMap::new(),
+            undo: Vec::new(),
+        }
+    }
+    pub fn get(&self, k: &K) -> Option<&V> {
+        self.map.get(k)
+    }
+    pub fn contains(&self, k: &K) -> bool {
+        self.map.contains_key(k)
+    }
+    pub fn put(&mut self, k: K, v: V) {
+        let old = self.map.insert(k.clone(), v);
+        self.undo.push((k, old));
+    }
+    pub fn remove(&mut self, k: &K) {
+        if let Some(old) = self.map.remove(k) {
+            self.undo.push((k.clone(), Some(old)));
+        }
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.map.iter()
+    }
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+    /// Loads an entry without journaling (store open).
+    pub fn load(&mut self, k: K, v: V) {
+        self.map.insert(k, v);
+    }
+}
+
+/// What every table offers the block machinery, whatever its types.
+pub trait Journaled {
+    fn mark(&self) -> usize;
+    fn rollback(&mut self, mark: usize);
+    /// Appends `(key bytes, new value bytes or None)` for every key changed
+    /// since `mark`.
+    fn changes_since(&self, mark: usize, out: &mut Vec<(Vec<u8>, Option<Vec<u8>>)>);
+    fn clear_journal(&mut self);
+    /// Appends every entry, encoded as stored.
+    fn entries(&self, out: &mut Vec<(Vec<u8>, Vec<u8>)>);
+}
+
+impl<K: Eq + Hash + Clone + bincode::Encode, V: Clone + bincode::Encode> Journaled for Table<K, V> {
+    fn mark(&self) -> usize {
+        self.undo.len()
+    }
+    fn rollback(&mut self, mark: usize) {
+        while self.undo.len() > mark {
+            let Some((k, old)) = self.undo.pop() else {
+                break;
+            };
+            match old {
+                Some(v) => {
+                    self.map.insert(k, v);
+                }
+                None => {
+                    self.map.remove(&k);
+                }
+            }
+        }
+    }
+    fn changes_since(&self, mark: usize, out: &mut Vec<(Vec<u8>, Option<Vec<u8>>)>) {
+        let mut seen = std::collections::HashSet::new();
+        for (k, _) in &self.undo[mark.min(self.undo.len())..] {
+            if seen.insert(k) {
+                let key = crate::tables::state_key(self.family, k);
+                out.push((key, self.map.get(k).map(codec::encode)));
+            }
+        }
+    }
+    fn clear_journal(&mut self) {
+        self.undo.clear();
+    }
+    fn entries(&self, out: &mut Vec<(Vec<u8>, Vec<u8>)>) {
+        for (k, v) in &self.map {
+            out.push((crate::tables::state_key(self.family, k), codec::encode(v)));
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Every key family in the sled store, declared once. The store is one
+//! sled tree; the first key byte names the family. Integers in keys are
+//! big-endian so that keys sort by height and position.
+//!
+//! Three kinds of family:
+//! * **state** (`0x01..=0x1f`): the state machine's tables, loaded into
+//!   memory at open; every change is in the block's write set and its hash.
+//! * **trace** (`0x20..=0x2f`): append-only fund-tracing rows; in the write
+//!   set and its hash, never loaded.
+//! * **index / chain** (`0x30..`): blocks, certificates, headers, log tiles
+//!   and lookup indexes; derived from blocks, not hashed.
+
+use crate::codec;
+use crate::types::*;
+
+/// `meta`: 0x00 || name → value (tip height, frontier, genesis).
+pub const META: u8 = 0x00;
+
+/// members: Address → Member
+pub const MEMBERS: u8 = 0x01;
+/// keys: PublicKey → KeyEntry (current and retired keys)
+pub const KEYS: u8 = 0x02;
+/// validator changes awaiting their height: (height, Address) → power
+pub const PENDING_VALIDATORS: u8 = 0x03;
+/// projects: ProjectId → Project
+pub const PROJECTS: u8 = 0x04;
+/// funds: FundRef → FundState
+pub const FUNDS: u8 = 0x05;
+/// donations: (charity Address, ReceiptNo) → Donation
+pub const DONATIONS: u8 = 0x06;
+/// public lists: (Address, ListKind) → Listing
+pub const LISTINGS: u8 = 0x07;
+/// lottery game totals: GameId → GameTotals
+pub const GAMES: u8 = 0x08;
+/// sales reports seen: (GameId, period, region) → RecordId
+pub const SALES_REPORTS: u8 = 0x09;
+/// welfare allocations per UTC year: year → WelfareYear
+pub const WELFARE_YEARS: u8 = 0x0b;
+/// per charity per UTC year: (Address, year) → CharityYear
+pub const CHARITY_YEARS: u8 = 0x0c;
+
+/// trace: 0x20 || encode(FundRef) || start BE → SourceRow
+pub const TRACE_SOURCES: u8 = 0x20;
+/// trace: 0x21 || encode(FundRef) || position-start BE → OutflowRow
+pub const TRACE_OUTFLOWS: u8 = 0x21;
+/// trace: 0x22 || encode(FundRef) || hole-start BE → hole end (u64 LE):
+/// one row per refund, the range of the inflow axis it gave back
+pub const TRACE_HOLES: u8 = 0x22;
+
+/// block bodies: 0x30 || height BE → BlockData
+pub const BLOCKS: u8 = 0x30;
+/// commit certificates: 0x31 || height BE → CommitCertificate
+pub const CERTIFICATES: u8 = 0x31;
+/// headers: 0x32 || height BE → Header
+pub const HEADERS: u8 = 0x32;
+/// log tiles: 0x33 || band || index BE → 32-byte hashes
+pub const TILES: u8 = 0x33;
+/// record ids: 0x34 || RecordId → Location
+pub const RECORD_IDS: u8 = 0x34;
+/// donor commitments: 0x35 || Commitment || height BE || index BE → ()
+pub const DONORS: u8 = 0x35;
+/// fund → records: 0x36 || encode(FundRef) || height BE → [u32 LE indexes]
+pub const FUND_RECORDS: u8 = 0x36;
+/// member → records it signed: 0x37 || Address || height BE → [u32 LE indexes]
+pub const MEMBER_RECORDS: u8 = 0x37;
+
+/// A state-table key: family byte then the canonical encoding of the key.
+pub fn state_key<K: bincode::Encode>(family: u8, key: &K) -> Vec<u8> {
+    let mut k = vec![family];
+    codec::encode_into(key, &mut k);
+    k
+}
+
+/// `family || encode(fund)`: the prefix of a fund's rows.
+pub fn fund_prefix(family: u8, fund: &FundRef) -> Vec<u8> {
+    state_key(family, fund)
+}
+
+/// `family || encode(fund) || pos BE`.
+pub fn fund_pos_key(family: u8, fund: &FundRef, pos: u64) -> Vec<u8> {
+    let mut k = fund_prefix(family, fund);
+    k.extend_from_slice(&pos.to_be_bytes());
+    k
+}
+
+pub fn height_key(family: u8, height: u64) -> Vec<u8> {
+    let mut k = vec![family];
+    k.extend_from_slice(&height.to_be_bytes());
+    k
+}
+
+pub fn meta_key(name: &str) -> Vec<u8> {
+    let mut k = vec![META];
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+pub fn record_id_key(id: &RecordId) -> Vec<u8> {
+    let mut k = vec![RECORD_IDS];
+    k.extend_from_slice(&id.0);
+    k
+}

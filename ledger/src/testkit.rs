@@ -1,0 +1,220 @@
+//! A dev-network harness for tests, benchmarks and tools: the demo genesis
+//! with its INSECURE dev keys, record builders, and block production that
+//! proposes, certifies with the dev validators' keys and commits. It uses
+//! only the public API, exactly as a node would.
+
+use crate::block::{BlockData, CommitCertificate};
+use crate::chain;
+use crate::crypto::Keypair;
+use crate::genesis::{dev_genesis, DevMember, Genesis};
+use crate::record::*;
+use crate::state::{State, Transition};
+use crate::store::{Store, StoreError};
+use crate::types::*;
+use crate::Refusal;
+
+/// A dev network on one store.
+pub struct DevNet {
+    pub genesis: Genesis,
+    pub genesis_hash: Hash32,
+    pub members: Vec<DevMember>,
+    pub store: Store,
+    pub state: State,
+    /// The next block's time.
+    pub clock: Timestamp,
+    nonce: u64,
+}
+
+impl DevNet {
+    /// A fresh dev network in a temporary store.
+    pub fn new() -> Result<DevNet, StoreError> {
+        DevNet::on(Store::temporary()?)
+    }
+
+    /// A dev network on the given store (initialised or reopened).
+    pub fn on(store: Store) -> Result<DevNet, StoreError> {
+        let (genesis, members) = dev_genesis();
+        let state = store.open_state(&genesis)?;
+        let clock = Timestamp(state.time.0 + 1_000);
+        Ok(DevNet {
+            genesis_hash: genesis.hash(),
+            genesis,
+            members,
+            store,
+            state,
+            clock,
+            nonce: 0,
+        })
+    }
+
+    pub fn key(&self, label: &str) -> &Keypair {
+        self.members
+            .iter()
+            .find(|m| m.label == label)
+            .map(|m| &m.key)
+            .unwrap_or_else(|| panic!("no dev member {label}"))
+    }
+
+    pub fn address(&self, label: &str) -> Address {
+        Address::of_key(&self.key(label).public())
+    }
+
+    /// Signs a payload as `label`, created at the clock, valid 10 minutes.
+    pub fn sign(&mut self, label: &str, payload: Payload) -> Record {
+        self.nonce += 1;
+        let body = RecordBody {
+            created: self.clock,
+            expires: Timestamp(self.clock.0 + 600_000),
+            nonce: self.nonce,
+            payload,
+        };
+        let key = self.key(label);
+        Record::new(SignedRecord::sign(body, key, &self.genesis_hash))
+    }
+
+    /// Proposes a block from `records` (refused ones left out, returned),
+    /// certifies it with the four dev validators and commits it.
+    pub fn commit(&mut self, records: &[Record]) -> Result<Vec<(RecordId, Refusal)>, StoreError> {
+        let time = self.clock;
+        self.clock = Timestamp(self.clock.0 + 1_000);
+        let proposer = self.address("bureau");
+        let (block, tr, refused) =
+            chain::propose(&mut self.state, time, proposer, records, &self.store)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let cert = self.certify(&block);
+        chain::commit(&mut self.state, &self.store, &block, &cert, &tr)?;
+        Ok(refused)
+    }
+
+    /// Commits exactly `records`, failing if any is refused.
+    pub fn commit_all(&mut self, records: &[Record]) -> Result<(), Refusal> {
+        let refused = self
+            .commit(records)
+            .map_err(|e| Refusal::Store(e.to_string()))?;
+        match refused.into_iter().next() {
+            Some((_, r)) => Err(r),
+            None => Ok(()),
+        }
+    }
+
+    /// Proposes without committing (the block stays open in the state).
+    pub fn propose(&mut self, records: &[Record]) -> Result<(BlockData, Transition), Refusal> {
+        let proposer = self.address("bureau");
+        let (block, tr, _) =
+            chain::propose(&mut self.state, self.clock, proposer, records, &self.store)
+                .map_err(|e| Refusal::Store(e.to_string()))?;
+        Ok((block, tr))
+    }
+
+    /// A certificate for a block from the validators of its height.
+    pub fn certify(&self, block: &BlockData) -> CommitCertificate {
+        let set = self.state.validator_set(block.header.height);
+        let signers: Vec<&Keypair> = self
+            .members
+            .iter()
+            .filter(|m| {
+                set.get(&Address::of_key(&m.key.public()))
+                    .map(|v| v.public_key)
+                    == Some(m.key.public())
+            })
+            .map(|m| &m.key)
+            .collect();
+        CommitCertificate::sign_with(
+            &self.genesis_hash,
+            block.header.height,
+            0,
+            block.header.hash(),
+            &signers,
+        )
+    }
+
+    /// A fresh receipt number.
+    pub fn receipt(&mut self) -> ReceiptNo {
+        self.nonce += 1;
+        ReceiptNo(format!("R{:08}", self.nonce))
+    }
+}
+
+/// Payload builders with plausible defaults.
+pub mod payloads {
+    use super::*;
+
+    pub fn project(id: &str, start: Timestamp, end: Timestamp) -> Payload {
+        Payload::RegisterProject(RegisterProject {
+            project: ProjectId(id.into()),
+            title: format!("Project {id}"),
+            category: ProjectCategory::Elderly,
+            target: Fen(100_000_000),
+            start,
+            end,
+            public_fundraising_ref: None,
+        })
+    }
+
+    pub fn donation(receipt: ReceiptNo, fund: FundRef, amount: u64, donor: u8) -> Payload {
+        Payload::RecordDonation(RecordDonation {
+            receipt,
+            donor: crate::crypto::commitment(&format!("donor-{donor}"), &[donor; 32]),
+            amount: Fen(amount),
+            channel: Channel::DigitalRmb,
+            fund,
+            restricted: false,
+            pledge: None,
+        })
+    }
+
+    pub fn disbursement(fund: FundRef, amount: u64) -> Payload {
+        Payload::RecordDisbursement(RecordDisbursement {
+            fund,
+            amount: Fen(amount),
+            category: SpendingCategory::CharitableActivity,
+            recipient: Recipient::Organisation {
+                name: "某养老院".into(),
+                uscc: None,
+            },
+            purpose: "meals for residents".into(),
+            evidence: vec![Evidence {
+                kind: EvidenceKind::Invoice,
+                hash: [7; 32],
+            }],
+            milestone: None,
+        })
+    }
+
+    pub fn refund(receipt: ReceiptNo, amount: u64) -> Payload {
+        Payload::RecordRefund(RecordRefund {
+            receipt,
+            amount: Fen(amount),
+            reason: "donor asked".into(),
+        })
+    }
+
+    pub fn grant(from: FundRef, to: &str, amount: u64) -> Payload {
+        Payload::TransferGrant(TransferGrant {
+            from,
+            to: ProjectId(to.into()),
+            amount: Fen(amount),
+            purpose: "joint programme".into(),
+        })
+    }
+
+    pub fn sales(game: &str, period: &str, amount: u64) -> Payload {
+        Payload::RecordLotterySales(RecordLotterySales {
+            game: GameId(game.into()),
+            period: period.into(),
+            region: "440300".into(),
+            sales: Fen(amount),
+        })
+    }
+
+    pub fn allocate(amount: u64, purpose: WelfarePurpose, project: Option<&str>) -> Payload {
+        Payload::AllocateWelfareFund(AllocateWelfareFund {
+            amount: Fen(amount),
+            purpose,
+            recipient: match project {
+                Some(p) => WelfareRecipient::Project(ProjectId(p.into())),
+                None => WelfareRecipient::Programme("社区长者食堂".into()),
+            },
+        })
+    }
+}

@@ -1,0 +1,153 @@
+//! Where did the money go? Answers computed from the trace rows every
+//! node stores and hashes (docs/SPEC.md § Fund tracing).
+//!
+//! Each fund has an inflow axis: inflow `i` occupies `[start, start +
+//! amount)`. Outflows consume the axis first in, first out; a refund gives
+//! back the end of its donation's unconsumed range (a *hole*). The part of
+//! inflow `[s, e)` (minus its own hole) that outflow `[ps, pe)` used is
+//! their overlap. A grant or welfare allocation lands on the receiving
+//! project's axis at a recorded start, so a range is followed exactly
+//! across funds.
+
+use crate::state::{OutflowKind, OutflowRow, SourceRow};
+use crate::store::{Store, StoreError};
+use crate::tables as t;
+use crate::types::*;
+
+/// One hop of money: `amount` of the traced range went out of `fund` by
+/// `outflow`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allocation {
+    pub fund: FundRef,
+    pub outflow: RecordId,
+    pub kind: OutflowKind,
+    pub amount: Fen,
+    /// How many grant/allocation hops from the traced inflow (0 = direct).
+    pub depth: u32,
+    /// For grants/allocations to a project: where the money went on to.
+    pub to: Option<ProjectId>,
+}
+
+/// The full answer for one inflow range.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Trace {
+    /// Every hop, depth-first in axis order.
+    pub allocations: Vec<Allocation>,
+    /// Money still unspent, per fund it now sits in.
+    pub unspent: Vec<(FundRef, Fen)>,
+}
+
+/// Total length of holes (refunded ranges) of `fund` inside `[a, b)`.
+fn holes_in(store: &Store, fund: &FundRef, a: u64, b: u64) -> Result<u64, StoreError> {
+    let rows: Vec<(u64, u64)> = store.trace_rows(t::TRACE_HOLES, fund, a, b)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(s, _)| *s >= a)
+        .map(|(s, e)| e.min(b) - s)
+        .sum())
+}
+
+/// Traces the hole-free range `[s, e)` of `fund`'s inflow axis, following
+/// grants and allocations into other funds (at most `max_depth` hops).
+pub fn trace_range(
+    store: &Store,
+    fund: &FundRef,
+    s: u64,
+    e: u64,
+    max_depth: u32,
+) -> Result<Trace, StoreError> {
+    let mut out = Trace::default();
+    walk(store, fund, s, e, 0, max_depth, &mut out)?;
+    Ok(out)
+}
+
+fn walk(
+    store: &Store,
+    fund: &FundRef,
+    s: u64,
+    e: u64,
+    depth: u32,
+    max_depth: u32,
+    out: &mut Trace,
+) -> Result<(), StoreError> {
+    let rows: Vec<(u64, OutflowRow)> = store.trace_rows(t::TRACE_OUTFLOWS, fund, s, e)?;
+    let mut spent = 0u64;
+    for (ps, row) in rows {
+        let (a, b) = (s.max(ps), e.min(row.end));
+        if a >= b {
+            continue;
+        }
+        let amount = b - a;
+        spent += amount;
+        out.allocations.push(Allocation {
+            fund: fund.clone(),
+            outflow: row.record,
+            kind: row.kind,
+            amount: Fen(amount),
+            depth,
+            to: row.to.as_ref().map(|(p, _)| p.clone()),
+        });
+        if let Some((project, to_start)) = &row.to {
+            if depth < max_depth {
+                // Offset of [a, b) inside this outflow's money.
+                let off = (a - ps) - holes_in(store, fund, ps, a)?;
+                let next = to_start + off;
+                walk(
+                    store,
+                    &FundRef::Project(project.clone()),
+                    next,
+                    next + amount,
+                    depth + 1,
+                    max_depth,
+                    out,
+                )?;
+            }
+        }
+    }
+    if spent < e - s {
+        out.unspent.push((fund.clone(), Fen(e - s - spent)));
+    }
+    Ok(())
+}
+
+/// Where a charity's donation (by receipt) went.
+pub fn trace_donation(
+    store: &Store,
+    charity: &Address,
+    receipt: &ReceiptNo,
+) -> Result<Option<Trace>, StoreError> {
+    let Some(d) = store.donation(charity, receipt)? else {
+        return Ok(None);
+    };
+    let end = d.start + d.amount.0 - d.refunded.0;
+    trace_range(store, &d.fund, d.start, end, 16).map(Some)
+}
+
+/// What an outflow drew on: `(source record, kind, amount)` for every
+/// inflow whose range overlaps the outflow's range, minus holes.
+pub fn sources_of_outflow(
+    store: &Store,
+    fund: &FundRef,
+    ps: u64,
+    pe: u64,
+) -> Result<Vec<(RecordId, crate::state::SourceKind, Fen)>, StoreError> {
+    let rows: Vec<(u64, SourceRow)> = store.trace_rows(t::TRACE_SOURCES, fund, ps, pe)?;
+    let holes: Vec<(u64, u64)> = store.trace_rows(t::TRACE_HOLES, fund, ps, pe)?;
+    let mut out = Vec::new();
+    for (s, row) in rows {
+        let e = s + row.amount;
+        let (a, b) = (ps.max(s), pe.min(e));
+        if a >= b {
+            continue;
+        }
+        let hole: u64 = holes
+            .iter()
+            .filter(|(hs, he)| *hs >= a && *he <= b)
+            .map(|(hs, he)| he - hs)
+            .sum();
+        if b - a > hole {
+            out.push((row.record, row.kind, Fen(b - a - hole)));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,369 @@
+//! The full-chain verifier: replays a store from genesis and checks
+//! everything a block commits to — hash links, every commit certificate,
+//! every record signature, every record's validity (by re-applying it
+//! through the same state machine), record roots, log roots and state
+//! hashes — and finally that the stored state tables and log tiles equal
+//! the replayed ones. The first failure is reported with its height,
+//! record and reason.
+//!
+//! Signatures are checked ahead of replay on all cores in salted batches
+//! with a strict per-signature fallback ([`crate::crypto::verify_batch_strict`]).
+
+use crate::block::{BlockData, CommitCertificate, Header};
+use crate::chain;
+use crate::codec;
+use crate::crypto::{batch_salt, verify_batch_strict, Verifier};
+use crate::error::BlockError;
+use crate::genesis::Genesis;
+use crate::merkle::{self, Blake3Hasher, Frontier, MemTiles};
+use crate::record::Record;
+use crate::state::State;
+use crate::store::{Store, StoreError};
+use crate::tables as t;
+use crate::types::*;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::sync::mpsc;
+
+/// Why a chain failed verification.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("store holds no genesis")]
+    NoGenesis,
+    #[error("stored genesis differs from the expected one")]
+    GenesisMismatch,
+    #[error("height {height}: {what} is missing")]
+    Missing { height: u64, what: &'static str },
+    #[error("height {height}: {what} bytes are malformed: {reason}")]
+    Malformed {
+        height: u64,
+        what: &'static str,
+        reason: String,
+    },
+    #[error("height {height}: header does not link: {reason}")]
+    Link { height: u64, reason: String },
+    #[error("height {height}: commit certificate: {reason}")]
+    Certificate { height: u64, reason: String },
+    #[error("height {height}, record {index} ({id}): signature does not verify")]
+    Signature {
+        height: u64,
+        index: usize,
+        id: RecordId,
+    },
+    #[error("height {height}: {error}")]
+    Block { height: u64, error: BlockError },
+    #[error("stored tip does not match the replayed chain: {0}")]
+    Tip(String),
+    #[error("stored state differs from the replayed state at key {0}")]
+    State(String),
+    #[error("stored log tile {0} differs from the replayed log")]
+    Tile(String),
+}
+
+/// Progress of a long verification.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub height: u64,
+    pub tip: u64,
+    pub records: u64,
+}
+
+/// What a successful verification established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub height: u64,
+    pub records: u64,
+    pub header_hash: Hash32,
+    pub log_size: u64,
+    pub log_root: Hash32,
+    pub state_hash: Hash32,
+}
+
+/// One block, decoded and signature-checked ahead of replay.
+struct Prepared {
+    height: u64,
+    block: BlockData,
+    cert: CommitCertificate,
+    records: Vec<Record>,
+    sig_ok: Vec<bool>,
+}
+
+fn load(
+    store: &Store,
+    height: u64,
+    max_bytes: usize,
+) -> Result<(BlockData, CommitCertificate, Vec<Record>), VerifyError> {
+    let raw = |family, what| -> Result<Vec<u8>, VerifyError> {
+        store
+            .raw(&t::height_key(family, height))?
+            .ok_or(VerifyError::Missing { height, what })
+    };
+    let malformed = |what: &'static str| {
+        move |e: codec::DecodeError| VerifyError::Malformed {
+            height,
+            what,
+            reason: e.to_string(),
+        }
+    };
+    let block: BlockData =
+        codec::decode_canonical(&raw(t::BLOCKS, "block")?).map_err(malformed("block"))?;
+    let cert: CommitCertificate = codec::decode_canonical(&raw(t::CERTIFICATES, "certificate")?)
+        .map_err(malformed("certificate"))?;
+    let header: Header =
+        codec::decode_canonical(&raw(t::HEADERS, "header")?).map_err(malformed("header"))?;
+    if header != block.header {
+        return Err(VerifyError::Link {
+            height,
+            reason: "header index differs from the block's header".into(),
+        });
+    }
+    let records = chain::decode_records(&block, max_bytes)
+        .map_err(|error| VerifyError::Block { height, error })?;
+    Ok((block, cert, records))
+}
+
+/// Verifies every record signature of a window of blocks on all cores.
+fn check_signatures(
+    window: &mut [Prepared],
+    genesis_hash: &Hash32,
+    cache: &mut HashMap<PublicKey, Option<Verifier>>,
+) {
+    for p in window.iter() {
+        for r in &p.records {
+            cache
+                .entry(r.signed.signer)
+                .or_insert_with(|| Verifier::parse(&r.signed.signer).ok());
+        }
+    }
+    let salt = batch_salt();
+    let mut items = Vec::new();
+    let mut msgs = Vec::new();
+    for (bi, p) in window.iter().enumerate() {
+        for (ri, r) in p.records.iter().enumerate() {
+            msgs.push((bi, ri, r.signing_message(genesis_hash)));
+        }
+    }
+    for (bi, ri, m) in &msgs {
+        let r = &window[*bi].records[*ri];
+        if let Some(Some(v)) = cache.get(&r.signed.signer) {
+            items.push(((*bi, *ri), v, m.as_slice(), &r.signed.signature));
+        }
+    }
+    let results: Vec<((usize, usize), bool)> = items
+        .par_chunks(512)
+        .flat_map_iter(|chunk| {
+            let batch: Vec<_> = chunk.iter().map(|(_, v, m, s)| (*v, *m, *s)).collect();
+            let ok = verify_batch_strict(&batch, Some(&salt));
+            chunk.iter().map(|c| c.0).zip(ok).collect::<Vec<_>>()
+        })
+        .collect();
+    for ((bi, ri), ok) in results {
+        window[bi].sig_ok[ri] = ok;
+    }
+}
+
+/// Replays the whole store and checks it; calls `progress` after each block.
+pub fn verify_store(
+    store: &Store,
+    expected_genesis: Option<&Genesis>,
+    mut progress: impl FnMut(Progress),
+) -> Result<Report, VerifyError> {
+    let genesis = store.genesis()?.ok_or(VerifyError::NoGenesis)?;
+    if let Some(g) = expected_genesis {
+        if g.hash() != genesis.hash() {
+            return Err(VerifyError::GenesisMismatch);
+        }
+    }
+    let tip = store.tip()?.ok_or(VerifyError::NoGenesis)?;
+    let (mut state, _) = State::from_genesis(genesis.clone());
+    let genesis_hash = state.genesis_hash;
+    let max_bytes = genesis.params.max_record_bytes as usize;
+    let mut tiles = MemTiles::new();
+    let mut log = Frontier::<Blake3Hasher>::new();
+    let mut records_seen = 0u64;
+    // Trace rows and index entries the replay produces, to compare with
+    // what the store holds.
+    let mut derived: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+
+    // The reader decodes and signature-checks windows of blocks ahead of
+    // the replay, on the rayon pool, while this thread applies.
+    let (tx, rx) = mpsc::sync_channel::<Result<Vec<Prepared>, VerifyError>>(2);
+    let reader_store = store.clone();
+    let tip_height = tip.height;
+    let reader = std::thread::spawn(move || {
+        let mut cache = HashMap::new();
+        let mut h = 1;
+        while h <= tip_height {
+            let mut window = Vec::new();
+            let mut n = 0;
+            while h <= tip_height && n < 8192 {
+                match load(&reader_store, h, max_bytes) {
+                    Ok((block, cert, records)) => {
+                        n += records.len().max(1);
+                        let sig_ok = vec![false; records.len()];
+                        window.push(Prepared {
+                            height: h,
+                            block,
+                            cert,
+                            records,
+                            sig_ok,
+                        });
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Ok(window));
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+                h += 1;
+            }
+            check_signatures(&mut window, &genesis_hash, &mut cache);
+            if tx.send(Ok(window)).is_err() {
+                return;
+            }
+        }
+    });
+
+    let result = (|| {
+        for window in rx.iter() {
+            for p in window? {
+                let height = p.height;
+                let header = &p.block.header;
+                if header.height != height {
+                    return Err(VerifyError::Link {
+                        height,
+                        reason: format!("header says height {}", header.height),
+                    });
+                }
+                if header.prev_hash != state.last_header_hash {
+                    return Err(VerifyError::Link {
+                        height,
+                        reason: "previous header hash differs".into(),
+                    });
+                }
+                let set = state.validator_set(height);
+                p.cert
+                    .verify(&genesis_hash, height, &header.hash(), &set)
+                    .map_err(|e| VerifyError::Certificate {
+                        height,
+                        reason: e.to_string(),
+                    })?;
+                if let Some(index) = p.sig_ok.iter().position(|ok| !ok) {
+                    return Err(VerifyError::Signature {
+                        height,
+                        index,
+                        id: p.records[index].id,
+                    });
+                }
+                let tr = chain::check_block(&mut state, &p.block, &p.records, &p.sig_ok, store)
+                    .map_err(|error| VerifyError::Block { height, error })?;
+                let leaves: Vec<[u8; 32]> = tr.record_ids.iter().map(|r| r.0).collect();
+                let writes = merkle::append_batch(&mut log, &tiles, &leaves)
+                    .map_err(|e| VerifyError::Tile(e.to_string()))?;
+                tiles.apply(writes);
+                for (k, v) in &tr.state_writes {
+                    if k.first().is_some_and(|f| *f >= t::TRACE_SOURCES) {
+                        derived.push((k.clone(), v.clone().unwrap_or_default()));
+                    }
+                }
+                derived.extend(tr.index_writes.iter().cloned());
+                state
+                    .commit_block(header)
+                    .map_err(|error| VerifyError::Block { height, error })?;
+                records_seen += p.records.len() as u64;
+                progress(Progress {
+                    height,
+                    tip: tip_height,
+                    records: records_seen,
+                });
+            }
+        }
+        Ok(())
+    })();
+    drop(rx);
+    let _ = reader.join();
+    result?;
+
+    if state.height != tip.height
+        || state.last_header_hash != tip.header_hash
+        || state.state_hash != tip.state_hash
+        || state.log.size() != tip.log_size
+    {
+        return Err(VerifyError::Tip(format!(
+            "replay ends at height {} but the tip says {}",
+            state.height, tip.height
+        )));
+    }
+    compare_state(store, &mut state)?;
+    compare_derived(store, derived)?;
+    for (id, tile) in &tiles.tiles {
+        let stored =
+            merkle::TileReader::tile(store, *id).map_err(|e| VerifyError::Tile(e.to_string()))?;
+        if stored.as_ref() != Some(tile) {
+            return Err(VerifyError::Tile(format!(
+                "band {} index {}",
+                id.band, id.index
+            )));
+        }
+    }
+    Ok(Report {
+        height: state.height,
+        records: records_seen,
+        header_hash: state.last_header_hash,
+        log_size: state.log.size(),
+        log_root: state.log.root(),
+        state_hash: state.state_hash,
+    })
+}
+
+/// Compares stored trace rows and indexes with the replayed ones.
+fn compare_derived(store: &Store, mut want: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), VerifyError> {
+    want.sort();
+    let stored = store
+        .scan_range(vec![t::TRACE_SOURCES], vec![t::BLOCKS])
+        .chain(store.scan_range(vec![t::RECORD_IDS], vec![0xff]));
+    let mut n = 0;
+    for item in stored {
+        let item = item?;
+        match want.get(n) {
+            Some(w) if *w == item => n += 1,
+            _ => {
+                return Err(VerifyError::State(format!(
+                    "derived row {}",
+                    hex::encode(&item.0)
+                )))
+            }
+        }
+    }
+    if n != want.len() {
+        return Err(VerifyError::State(format!(
+            "{} derived rows missing",
+            want.len() - n
+        )));
+    }
+    Ok(())
+}
+
+/// Compares every stored state-table entry with the replayed state.
+fn compare_state(store: &Store, state: &mut State) -> Result<(), VerifyError> {
+    let want = state.entries();
+    let mut got = Vec::new();
+    for item in store.scan_range(vec![t::MEMBERS], vec![t::TRACE_SOURCES]) {
+        got.push(item?);
+    }
+    if got.len() != want.len() {
+        return Err(VerifyError::State(format!(
+            "{} entries stored, {} replayed",
+            got.len(),
+            want.len()
+        )));
+    }
+    for (g, w) in got.iter().zip(&want) {
+        if g != w {
+            return Err(VerifyError::State(hex::encode(&g.0)));
+        }
+    }
+    Ok(())
+}

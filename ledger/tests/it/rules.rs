@@ -1,0 +1,589 @@
+//! One accepted flow and at least one refused case per rule. Every refusal
+//! must leave the state (hash and tables) exactly as it was.
+
+use shanlian_ledger::record::*;
+use shanlian_ledger::state::ProjectStatus;
+use shanlian_ledger::testkit::{payloads as p, DevNet};
+use shanlian_ledger::types::*;
+use shanlian_ledger::Refusal;
+
+const DAY: u64 = 86_400_000;
+
+fn net() -> DevNet {
+    DevNet::new().unwrap()
+}
+
+/// Applies `rec` alone in a block and expects refusal with `code`, with
+/// nothing changed.
+fn refused(net: &mut DevNet, rec: Record, code: &str) -> Refusal {
+    let before_hash = net.state.state_hash;
+    let before = net.state.entries();
+    let height = net.state.height;
+    let (_, tr) = net.propose(std::slice::from_ref(&rec)).unwrap();
+    assert!(tr.record_ids.is_empty(), "record should have been left out");
+    net.state.rollback_block();
+    assert_eq!(
+        net.state.entries(),
+        before,
+        "a refused record changed the state"
+    );
+    assert_eq!(net.state.state_hash, before_hash);
+    assert_eq!(net.state.height, height);
+    let err = net
+        .commit(std::slice::from_ref(&rec))
+        .unwrap()
+        .pop()
+        .expect("refusal")
+        .1;
+    assert_eq!(err.code(), code, "{err}");
+    err
+}
+
+fn setup_project(net: &mut DevNet, id: &str, charity: &str) -> FundRef {
+    let start = net.clock;
+    let rec = net.sign(
+        charity,
+        p::project(id, start, Timestamp(start.0 + 365 * DAY)),
+    );
+    net.commit_all(&[rec]).unwrap();
+    FundRef::Project(ProjectId(id.into()))
+}
+
+fn donate(net: &mut DevNet, charity: &str, fund: &FundRef, amount: u64) -> ReceiptNo {
+    let receipt = net.receipt();
+    let rec = net.sign(
+        charity,
+        p::donation(receipt.clone(), fund.clone(), amount, 1),
+    );
+    net.commit_all(&[rec]).unwrap();
+    receipt
+}
+
+#[test]
+fn donation_disbursement_refund_flow() {
+    let mut net = net();
+    let fund = setup_project(&mut net, "P-1", "charity-federation");
+    let r1 = donate(&mut net, "charity-federation", &fund, 10_000);
+    let _r2 = donate(&mut net, "charity-federation", &fund, 5_000);
+    let d = net.sign("charity-federation", p::disbursement(fund.clone(), 12_000));
+    net.commit_all(&[d]).unwrap();
+    assert_eq!(net.state.funds.get(&fund).unwrap().balance(), Fen(3_000));
+    // r1 is fully consumed: nothing left to refund.
+    let rf = net.sign("charity-federation", p::refund(r1.clone(), 1));
+    let e = refused(&mut net, rf, "refund.exceeds_donation");
+    assert!(matches!(
+        e,
+        Refusal::RefundExceedsDonation {
+            refundable: Fen(0),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn time_rules() {
+    let mut net = net();
+    let fund = FundRef::General(net.address("charity-federation"));
+    let mut body = RecordBody {
+        created: Timestamp(net.clock.0 + 31_000),
+        expires: Timestamp(net.clock.0 + 60_000),
+        nonce: 1,
+        payload: p::donation(ReceiptNo("T1".into()), fund.clone(), 100, 1),
+    };
+    let key = net.key("charity-federation");
+    let gh = net.genesis_hash;
+    let rec = Record::new(SignedRecord::sign(body.clone(), key, &gh));
+    refused(&mut net, rec, "time.not_yet_valid");
+    body.created = Timestamp(net.clock.0 - 10_000);
+    body.expires = Timestamp(net.clock.0 - 1);
+    let rec = Record::new(SignedRecord::sign(
+        body.clone(),
+        net.key("charity-federation"),
+        &gh,
+    ));
+    refused(&mut net, rec, "time.expired");
+    body.created = net.clock;
+    body.expires = Timestamp(net.clock.0 + 3_600_001 + 5_000);
+    let rec = Record::new(SignedRecord::sign(
+        body.clone(),
+        net.key("charity-federation"),
+        &gh,
+    ));
+    refused(&mut net, rec, "time.expiry_window");
+}
+
+#[test]
+fn replay_signer_and_signature_rules() {
+    let mut net = net();
+    let fund = FundRef::General(net.address("charity-federation"));
+    let receipt = net.receipt();
+    let rec = net.sign(
+        "charity-federation",
+        p::donation(receipt, fund.clone(), 100, 1),
+    );
+    net.commit_all(std::slice::from_ref(&rec)).unwrap();
+    refused(&mut net, rec.clone(), "record.duplicate");
+    // Duplicate inside one block: the second copy is left out.
+    let receipt = net.receipt();
+    let r2 = net.sign(
+        "charity-federation",
+        p::donation(receipt, fund.clone(), 100, 1),
+    );
+    let refusals = net.commit(&[r2.clone(), r2.clone()]).unwrap();
+    assert_eq!(refusals.len(), 1);
+    assert_eq!(refusals[0].1.code(), "record.duplicate");
+
+    // Unknown signer.
+    let outsider = shanlian_ledger::crypto::Keypair::insecure_dev("outsider");
+    let body = RecordBody {
+        created: net.clock,
+        expires: Timestamp(net.clock.0 + 600_000),
+        nonce: 9,
+        payload: p::donation(ReceiptNo("X".into()), fund.clone(), 1, 1),
+    };
+    let rec = Record::new(SignedRecord::sign(
+        body.clone(),
+        &outsider,
+        &net.genesis_hash,
+    ));
+    refused(&mut net, rec, "signer.unknown");
+    // Wrong role: the lottery centre cannot record a donation.
+    let rec = net.sign(
+        "lottery-centre",
+        p::donation(ReceiptNo("X".into()), fund.clone(), 1, 1),
+    );
+    refused(&mut net, rec, "signer.role");
+    // Bad signature: flip one bit of the signature, and sign for another chain.
+    let mut rec = net.sign(
+        "charity-federation",
+        p::donation(ReceiptNo("Y".into()), fund.clone(), 1, 1),
+    );
+    rec.signed.signature.0[5] ^= 1;
+    refused(&mut net, Record::new(rec.signed), "signer.bad_signature");
+    let rec = Record::new(SignedRecord::sign(
+        body,
+        net.key("charity-federation"),
+        &[0u8; 32],
+    ));
+    refused(&mut net, rec, "signer.bad_signature");
+}
+
+#[test]
+fn money_rules() {
+    let mut net = net();
+    let fund = setup_project(&mut net, "P-2", "charity-federation");
+    let receipt = donate(&mut net, "charity-federation", &fund, 1_000);
+    let rec = net.sign("charity-federation", p::disbursement(fund.clone(), 1_001));
+    let e = refused(&mut net, rec, "fund.insufficient");
+    assert_eq!(
+        e,
+        Refusal::InsufficientFunds {
+            available: Fen(1_000),
+            requested: Fen(1_001)
+        }
+    );
+    let rec = net.sign(
+        "charity-federation",
+        p::donation(receipt.clone(), fund.clone(), 5, 1),
+    );
+    refused(&mut net, rec, "donation.duplicate_receipt");
+    let rec = net.sign("charity-federation", p::refund(ReceiptNo("NOPE".into()), 5));
+    refused(&mut net, rec, "donation.unknown_receipt");
+    let rec = net.sign("charity-federation", p::refund(receipt.clone(), 1_001));
+    refused(&mut net, rec, "refund.exceeds_donation");
+    let rec = net.sign(
+        "charity-federation",
+        p::donation(ReceiptNo("Z".into()), fund.clone(), 0, 1),
+    );
+    // Zero amounts are refused before anything else looks at them.
+    assert_eq!(
+        Record::from_bytes(&rec.bytes, 4096).unwrap_err().code(),
+        "field.not_positive"
+    );
+    // Another charity cannot spend this project's money or use its receipts.
+    let rec = net.sign("red-cross", p::disbursement(fund.clone(), 1));
+    refused(&mut net, rec, "project.not_owner");
+    let rec = net.sign(
+        "red-cross",
+        p::disbursement(FundRef::General(net.address("charity-federation")), 1),
+    );
+    refused(&mut net, rec, "fund.not_owner");
+    // Partial refund, then the rest.
+    let rec = net.sign("charity-federation", p::refund(receipt.clone(), 400));
+    net.commit_all(&[rec]).unwrap();
+    let rec = net.sign("charity-federation", p::refund(receipt.clone(), 601));
+    refused(&mut net, rec, "refund.exceeds_donation");
+    let rec = net.sign("charity-federation", p::refund(receipt, 600));
+    net.commit_all(&[rec]).unwrap();
+    assert_eq!(net.state.funds.get(&fund).unwrap().balance(), Fen(0));
+}
+
+#[test]
+fn project_rules() {
+    let mut net = net();
+    let now = net.clock;
+    let mut reg = p::project("P-3", now, Timestamp(now.0 + 10 * DAY));
+    if let Payload::RegisterProject(r) = &mut reg {
+        r.public_fundraising_ref = Some("深民函〔2026〕1号".into());
+    }
+    let rec = net.sign("charity-federation", reg.clone());
+    net.commit_all(&[rec]).unwrap();
+    let rec = net.sign("charity-federation", reg);
+    refused(&mut net, rec, "project.exists");
+    let fund = FundRef::Project(ProjectId("P-3".into()));
+    let rec = net.sign(
+        "charity-federation",
+        p::donation(ReceiptNo("A".into()), fund.clone(), 10, 1),
+    );
+    refused(&mut net, rec, "project.not_approved");
+    let approve = Payload::ApproveProject(ApproveProject {
+        project: ProjectId("P-3".into()),
+        approval_ref: "OK-1".into(),
+    });
+    let rec = net.sign("charity-federation", approve.clone());
+    refused(&mut net, rec, "signer.role");
+    let rec = net.sign("bureau", approve.clone());
+    net.commit_all(&[rec]).unwrap();
+    let rec = net.sign("bureau", approve);
+    refused(&mut net, rec, "project.not_pending");
+    assert_eq!(
+        net.state
+            .projects
+            .get(&ProjectId("P-3".into()))
+            .unwrap()
+            .status,
+        ProjectStatus::Active
+    );
+    let rec = net.sign(
+        "charity-federation",
+        p::donation(ReceiptNo("A".into()), fund.clone(), 10, 1),
+    );
+    net.commit_all(&[rec]).unwrap();
+    let close = Payload::CloseProject(CloseProject {
+        project: ProjectId("P-3".into()),
+        final_report: [1; 32],
+    });
+    let rec = net.sign("charity-federation", close.clone());
+    refused(&mut net, rec, "project.not_empty");
+    let rec = net.sign("charity-federation", p::disbursement(fund.clone(), 10));
+    net.commit_all(&[rec]).unwrap();
+    let rec = net.sign("charity-federation", close.clone());
+    net.commit_all(&[rec]).unwrap();
+    let rec = net.sign("charity-federation", close);
+    refused(&mut net, rec, "project.closed");
+    let rec = net.sign(
+        "charity-federation",
+        p::donation(ReceiptNo("B".into()), fund.clone(), 10, 1),
+    );
+    refused(&mut net, rec, "project.closed");
+    // Dates: a project that has not started yet takes no donations.
+    let later = Timestamp(net.clock.0 + 5 * DAY);
+    let rec = net.sign(
+        "charity-federation",
+        p::project("P-4", later, Timestamp(later.0 + DAY)),
+    );
+    net.commit_all(&[rec]).unwrap();
+    let rec = net.sign(
+        "charity-federation",
+        p::donation(
+            ReceiptNo("C".into()),
+            FundRef::Project(ProjectId("P-4".into())),
+            10,
+            1,
+        ),
+    );
+    refused(&mut net, rec, "project.outside_dates");
+    let rec = net.sign(
+        "charity-federation",
+        p::project("P-5", Timestamp(0), Timestamp(1)),
+    );
+    refused(&mut net, rec, "project.already_ended");
+    let rec = net.sign(
+        "charity-federation",
+        p::donation(
+            ReceiptNo("D".into()),
+            FundRef::Project(ProjectId("NOPE".into())),
+            10,
+            1,
+        ),
+    );
+    refused(&mut net, rec, "project.unknown");
+}
+
+#[test]
+fn governance_rules() {
+    let mut net = net();
+    let newbie = shanlian_ledger::crypto::Keypair::insecure_dev("new charity");
+    let admit = Payload::AdmitMember(AdmitMember {
+        public_key: newbie.public(),
+        role: Role::Charity,
+        name: "新慈善组织".into(),
+        uscc: Uscc(format!(
+            "53440300000000011{}",
+            Uscc::check_char("53440300000000011").unwrap()
+        )),
+        node: NodeKey([3; 32]),
+    });
+    let rec = net.sign("charity-federation", admit.clone());
+    refused(&mut net, rec, "signer.role");
+    let rec = net.sign("bureau", admit.clone());
+    net.commit_all(&[rec]).unwrap();
+    let rec = net.sign("bureau", admit);
+    refused(&mut net, rec, "member.exists");
+    let a = Address::of_key(&newbie.public());
+    // Weak key.
+    let mut weak = [0u8; 32];
+    weak[0] = 1;
+    let rec = net.sign(
+        "bureau",
+        Payload::AdmitMember(AdmitMember {
+            public_key: PublicKey(weak),
+            role: Role::Charity,
+            name: "x".into(),
+            uscc: net.state.members.get(&a).unwrap().uscc.clone(),
+            node: NodeKey([4; 32]),
+        }),
+    );
+    refused(&mut net, rec, "member.weak_key");
+    // Suspension stops signing; listing stops donations.
+    let susp = Payload::SuspendMember(SuspendMember {
+        member: net.address("red-cross"),
+        reason: "audit".into(),
+    });
+    let rec = net.sign("bureau", susp.clone());
+    net.commit_all(&[rec]).unwrap();
+    let rec = net.sign("bureau", susp);
+    refused(&mut net, rec, "member.already_suspended");
+    let rec = net.sign(
+        "red-cross",
+        p::donation(
+            ReceiptNo("S".into()),
+            FundRef::General(net.address("red-cross")),
+            10,
+            1,
+        ),
+    );
+    refused(&mut net, rec, "signer.suspended");
+    let rec = net.sign(
+        "bureau",
+        Payload::SuspendMember(SuspendMember {
+            member: net.address("bureau"),
+            reason: "x".into(),
+        }),
+    );
+    refused(&mut net, rec, "member.self_suspension");
+    let list = Payload::ListOrganisation(ListOrganisation {
+        organisation: net.address("one-foundation"),
+        list: ListKind::AbnormalActivity,
+        reason: "annual report overdue".into(),
+    });
+    let rec = net.sign("bureau", list);
+    net.commit_all(&[rec]).unwrap();
+    let rec = net.sign(
+        "one-foundation",
+        p::donation(
+            ReceiptNo("L".into()),
+            FundRef::General(net.address("one-foundation")),
+            10,
+            1,
+        ),
+    );
+    refused(&mut net, rec, "organisation.listed");
+    let delist = Payload::DelistOrganisation(DelistOrganisation {
+        organisation: net.address("one-foundation"),
+        list: ListKind::AbnormalActivity,
+        reason: "report filed".into(),
+    });
+    let rec = net.sign("bureau", delist.clone());
+    net.commit_all(&[rec]).unwrap();
+    let rec = net.sign("bureau", delist);
+    refused(&mut net, rec, "organisation.not_listed");
+    let rec = net.sign(
+        "one-foundation",
+        p::donation(
+            ReceiptNo("L".into()),
+            FundRef::General(net.address("one-foundation")),
+            10,
+            1,
+        ),
+    );
+    net.commit_all(&[rec]).unwrap();
+}
+
+#[test]
+fn key_rotation_and_validators() {
+    let mut net = net();
+    let member = net.address("red-cross");
+    let new_key = shanlian_ledger::crypto::Keypair::insecure_dev("red-cross v2");
+    let mut rot = RotateKey {
+        member,
+        new_key: new_key.public(),
+        old_key_signature: Signature([0; 64]),
+    };
+    let rec = net.sign("bureau", Payload::RotateKey(rot.clone()));
+    refused(&mut net, rec, "member.bad_rotation_consent");
+    let consent = shanlian_ledger::state::rotate_key_body(&rot);
+    rot.old_key_signature = net.key("red-cross").sign(
+        shanlian_ledger::crypto::Domain::RotateKey,
+        &net.genesis_hash,
+        &consent,
+    );
+    let rec = net.sign("bureau", Payload::RotateKey(rot));
+    net.commit_all(&[rec]).unwrap();
+    // The old key is retired.
+    let rec = net.sign(
+        "red-cross",
+        p::donation(ReceiptNo("K".into()), FundRef::General(member), 10, 1),
+    );
+    refused(&mut net, rec, "signer.retired_key");
+
+    // Validator changes: not before the delay; never an empty set.
+    let h = net.state.height + 1;
+    let set = |m, power, effective_height| {
+        Payload::SetValidator(SetValidator {
+            member: m,
+            power,
+            effective_height,
+        })
+    };
+    let rec = net.sign("bureau", set(member, 5, h + 1));
+    refused(&mut net, rec, "validator.too_soon");
+    let h = net.state.height + 1;
+    let rec = net.sign("bureau", set(member, 10, h + 2));
+    net.commit_all(&[rec]).unwrap();
+    assert!(net.state.validator_set(h + 1).get(&member).is_none());
+    assert_eq!(
+        net.state.validator_set(h + 2).get(&member).map(|v| v.power),
+        Some(10)
+    );
+    // Committing two more blocks brings the change in force, and the
+    // certificates from then on need the new validator's key: the testkit
+    // signs with dev keys only, so the rotated member signs nothing and the
+    // other four (40 of 50) are still > 2/3.
+    net.commit_all(&[]).unwrap();
+    net.commit_all(&[]).unwrap();
+    assert_eq!(net.state.validator_set(net.state.height).total_power(), 50);
+    let h = net.state.height + 1;
+    let mut recs = Vec::new();
+    for label in ["bureau", "charity-federation", "lottery-centre", "auditor"] {
+        let a = net.address(label);
+        recs.push(net.sign("bureau", set(a, 0, h + 2)));
+    }
+    recs.push(net.sign("bureau", set(member, 0, h + 2)));
+    let refusals = net.commit(&recs).unwrap();
+    assert_eq!(refusals.len(), 1, "the last one would empty the set");
+    assert_eq!(refusals[0].1.code(), "validator.empty_set");
+}
+
+#[test]
+fn lottery_rules() {
+    let mut net = net();
+    let rec = net.sign("lottery-centre", p::sales("SSQ", "2026001", 1_000_000));
+    net.commit_all(&[rec]).unwrap();
+    let rec = net.sign("lottery-centre", p::sales("SSQ", "2026001", 5));
+    refused(&mut net, rec, "lottery.duplicate_sales");
+    let rec = net.sign("lottery-centre", p::sales("NOPE", "2026001", 5));
+    refused(&mut net, rec, "lottery.unknown_game");
+    let g = net.state.games.get(&GameId("SSQ".into())).unwrap().clone();
+    assert_eq!(
+        g.prize.0 + g.issuance_fee.0 + g.welfare_central.0 + g.welfare_local.0,
+        1_000_000
+    );
+    assert_eq!(g.welfare_local, Fen(180_000));
+    let rec = net.sign(
+        "lottery-centre",
+        p::allocate(180_001, WelfarePurpose::Elderly, None),
+    );
+    refused(&mut net, rec, "lottery.insufficient_welfare_pool");
+    let fund = setup_project(&mut net, "ELDER-1", "charity-federation");
+    let rec = net.sign(
+        "lottery-centre",
+        p::allocate(100_000, WelfarePurpose::Elderly, Some("ELDER-1")),
+    );
+    net.commit_all(&[rec]).unwrap();
+    assert_eq!(net.state.funds.get(&fund).unwrap().balance(), Fen(100_000));
+    let payout = |amount| {
+        Payload::RecordPrizePayout(RecordPrizePayout {
+            game: GameId("SSQ".into()),
+            period: "2026001".into(),
+            amount: Fen(amount),
+        })
+    };
+    let rec = net.sign("lottery-centre", payout(510_001));
+    refused(&mut net, rec, "lottery.insufficient_prize_fund");
+    let rec = net.sign("lottery-centre", payout(510_000));
+    net.commit_all(&[rec]).unwrap();
+}
+
+#[test]
+fn corrections_findings_attestations() {
+    let mut net = net();
+    let fund = FundRef::General(net.address("charity-federation"));
+    let receipt = net.receipt();
+    let don = net.sign("charity-federation", p::donation(receipt, fund, 100, 1));
+    net.commit_all(std::slice::from_ref(&don)).unwrap();
+    let corr = |target| {
+        Payload::Correction(Correction {
+            target,
+            field: "channel".into(),
+            corrected: "Bank".into(),
+            reason: "typo".into(),
+        })
+    };
+    let rec = net.sign("red-cross", corr(don.id));
+    refused(&mut net, rec, "target.not_own");
+    let rec = net.sign("charity-federation", corr(RecordId([9; 32])));
+    refused(&mut net, rec, "target.unknown");
+    let rec = net.sign("charity-federation", corr(don.id));
+    net.commit_all(&[rec]).unwrap();
+    // The original is untouched.
+    let (_, stored) = net.store.record(&don.id).unwrap().unwrap();
+    assert_eq!(stored, don);
+    let finding = Payload::Finding(Finding {
+        target: don.id,
+        severity: Severity::Minor,
+        text: "receipt late".into(),
+    });
+    let rec = net.sign("auditor", finding);
+    net.commit_all(&[rec]).unwrap();
+    let h = net.store.header(2).unwrap().unwrap();
+    let att = |log_root| {
+        Payload::AuditAttestation(AuditAttestation {
+            height: 2,
+            log_size: h.log_size,
+            log_root,
+            scope: "all".into(),
+            findings: 1,
+            report: [5; 32],
+        })
+    };
+    let rec = net.sign("auditor", att([0; 32]));
+    refused(&mut net, rec, "audit.mismatch");
+    let rec = net.sign("auditor", att(h.log_root));
+    net.commit_all(&[rec]).unwrap();
+}
+
+#[test]
+fn grants_follow_money_across_charities() {
+    let mut net = net();
+    let a = setup_project(&mut net, "A-1", "charity-federation");
+    let b = setup_project(&mut net, "B-1", "red-cross");
+    let r1 = donate(&mut net, "charity-federation", &a, 300);
+    let _r2 = donate(&mut net, "charity-federation", &a, 700);
+    let rec = net.sign("charity-federation", p::grant(a.clone(), "A-1", 10));
+    refused(&mut net, rec, "grant.self");
+    let rec = net.sign("charity-federation", p::grant(a.clone(), "B-1", 500));
+    net.commit_all(&[rec]).unwrap();
+    let rec = net.sign("red-cross", p::disbursement(b.clone(), 450));
+    net.commit_all(&[rec]).unwrap();
+    let fed = net.address("charity-federation");
+    let t = shanlian_ledger::trace::trace_donation(&net.store, &fed, &r1)
+        .unwrap()
+        .unwrap();
+    // r1 (300) went wholly into the grant, and on in B-1 wholly to the disbursement.
+    assert_eq!(t.allocations.len(), 2, "{t:?}");
+    assert_eq!(t.allocations[0].amount, Fen(300));
+    assert_eq!(t.allocations[1].amount, Fen(300));
+    assert_eq!(t.allocations[1].depth, 1);
+    assert!(t.unspent.is_empty());
+}
