@@ -215,10 +215,11 @@ impl Keypair {
                 .to_bytes(),
         )
     }
-    /// PKCS#8 v1 PEM, as `openssl genpkey -algorithm ed25519` writes it.
+    /// PKCS#8 v1 PEM (no public key inside), as `openssl genpkey -algorithm
+    /// ed25519` writes it; OpenSSL 3.0 refuses the v2 form.
     pub fn to_pkcs8_pem(&self) -> Result<String, CryptoError> {
-        self.sk
-            .to_pkcs8_pem(Default::default())
+        let v1 = ed25519_dalek::pkcs8::KeypairBytes { secret_key: self.sk.to_bytes(), public_key: None };
+        v1.to_pkcs8_pem(Default::default())
             .map(|s| s.to_string())
             .map_err(|e| CryptoError::KeyFile(e.to_string()))
     }
@@ -318,6 +319,21 @@ mod tests {
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
         assert_eq!(Keypair::from_pkcs8_pem(&pem).unwrap().public(), k.public());
         assert!(Keypair::from_pkcs8_pem("garbage").is_err());
+        // OpenSSL must read it and derive the same public key.
+        if let Ok(out) = std::process::Command::new("openssl")
+            .args(["pkey", "-pubout", "-outform", "DER"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(pem.as_bytes())?;
+                c.wait_with_output()
+            })
+        {
+            assert!(out.status.success(), "openssl refused our PEM");
+            assert_eq!(&out.stdout[out.stdout.len() - 32..], &k.public().0);
+        }
     }
 
     #[test]
