@@ -218,7 +218,10 @@ impl Keypair {
     /// PKCS#8 v1 PEM (no public key inside), as `openssl genpkey -algorithm
     /// ed25519` writes it; OpenSSL 3.0 refuses the v2 form.
     pub fn to_pkcs8_pem(&self) -> Result<String, CryptoError> {
-        let v1 = ed25519_dalek::pkcs8::KeypairBytes { secret_key: self.sk.to_bytes(), public_key: None };
+        let v1 = ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: self.sk.to_bytes(),
+            public_key: None,
+        };
         v1.to_pkcs8_pem(Default::default())
             .map(|s| s.to_string())
             .map_err(|e| CryptoError::KeyFile(e.to_string()))

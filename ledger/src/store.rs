@@ -255,6 +255,12 @@ impl Store {
         Ok(())
     }
 
+    /// Removes a raw entry (for tamper tests only).
+    pub fn remove_raw(&self, key: &[u8]) -> Result<(), StoreError> {
+        self.tree.remove(key)?;
+        Ok(())
+    }
+
     /// Raw entries with keys in `[from, to)`.
     pub fn scan_range(
         &self,

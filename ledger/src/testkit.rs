@@ -36,6 +36,8 @@ impl DevNet {
         let (genesis, members) = dev_genesis();
         let state = store.open_state(&genesis)?;
         let clock = Timestamp(state.time.0 + 1_000);
+        // Nonces and receipt numbers stay unique across reopenings.
+        let nonce = state.height << 24;
         Ok(DevNet {
             genesis_hash: genesis.hash(),
             genesis,
@@ -43,7 +45,7 @@ impl DevNet {
             store,
             state,
             clock,
-            nonce: 0,
+            nonce,
         })
     }
 
@@ -217,4 +219,117 @@ pub mod payloads {
             },
         })
     }
+}
+
+/// The fixed examples docs/SPEC.md lists (label, lowercase hex). A test
+/// checks every one appears in the spec verbatim.
+pub fn spec_vectors() -> Vec<(&'static str, String)> {
+    use crate::block::{Header, VoteBody, VoteKind};
+    use crate::codec::encode;
+    let (genesis, members) = dev_genesis();
+    let gh = genesis.hash();
+    fn dev<'a>(members: &'a [DevMember], label: &str) -> &'a Keypair {
+        members
+            .iter()
+            .find(|m| m.label == label)
+            .map(|m| &m.key)
+            .unwrap_or_else(|| panic!("no dev member {label}"))
+    }
+    let key = |l: &str| dev(&members, l);
+    let t0 = Timestamp(1_767_225_601_000);
+    let body = |nonce, payload| RecordBody {
+        created: t0,
+        expires: Timestamp(t0.0 + 600_000),
+        nonce,
+        payload,
+    };
+    let fed = Address::of_key(&key("charity-federation").public());
+    let salt = [0x11u8; 32];
+    let donor = crate::crypto::commitment("110101199001011234", &salt);
+    let donation = SignedRecord::sign(
+        body(
+            1,
+            Payload::RecordDonation(RecordDonation {
+                receipt: ReceiptNo("SZCF-2026-000001".into()),
+                donor,
+                amount: Fen(10_000),
+                channel: Channel::DigitalRmb,
+                fund: FundRef::General(fed),
+                restricted: false,
+                pledge: None,
+            }),
+        ),
+        key("charity-federation"),
+        &gh,
+    );
+    let disbursement = SignedRecord::sign(
+        body(2, payloads::disbursement(FundRef::General(fed), 2_500)),
+        key("charity-federation"),
+        &gh,
+    );
+    let sales = SignedRecord::sign(
+        body(3, payloads::sales("SSQ", "2026001", 1_000_000)),
+        key("lottery-centre"),
+        &gh,
+    );
+    let mut v: Vec<(&'static str, String)> = vec![
+        ("genesis-hash", hex::encode(gh)),
+        ("commitment", hex::encode(donor.0)),
+        ("donation-body", hex::encode(encode(&donation.body))),
+        (
+            "donation-signing-message",
+            hex::encode(crate::crypto::signing_message(
+                crate::crypto::Domain::Record,
+                &gh,
+                &encode(&donation.body),
+            )),
+        ),
+        ("donation-record", hex::encode(donation.to_bytes())),
+        ("donation-signature", hex::encode(donation.signature.0)),
+        ("donation-id", hex::encode(donation.id().0)),
+        ("disbursement-record", hex::encode(disbursement.to_bytes())),
+        ("disbursement-id", hex::encode(disbursement.id().0)),
+        ("sales-record", hex::encode(sales.to_bytes())),
+        ("sales-id", hex::encode(sales.id().0)),
+    ];
+    let leaf =
+        <crate::merkle::Blake3Hasher as crate::merkle::MerkleHasher>::hash_leaf(&donation.id().0);
+    v.push(("leaf-hash", hex::encode(leaf)));
+    let mut f = crate::merkle::Frontier::<crate::merkle::Blake3Hasher>::new();
+    for r in [&donation, &disbursement, &sales] {
+        let _ = f.push(&r.id().0);
+    }
+    v.push(("log-root-3", hex::encode(f.root())));
+    let header = Header {
+        chain_id: genesis.chain_id.clone(),
+        height: 1,
+        time: Timestamp(t0.0 + 1_000),
+        prev_hash: gh,
+        log_size: 3,
+        log_root: f.root(),
+        record_root: f.root(),
+        state_hash: [0x22; 32],
+        proposer: Address::of_key(&key("bureau").public()),
+        validator_set_hash: [0x33; 32],
+    };
+    v.push(("header", hex::encode(encode(&header))));
+    v.push(("header-hash", hex::encode(header.hash())));
+    let vote = VoteBody {
+        kind: VoteKind::Precommit,
+        height: 1,
+        round: 0,
+        value: Some(header.hash()),
+        validator: Address::of_key(&key("bureau").public()),
+    };
+    v.push(("precommit-sign-bytes", hex::encode(vote.sign_bytes(&gh))));
+    v.push((
+        "precommit-signature",
+        hex::encode(vote.sign(key("bureau"), &gh).0),
+    ));
+    let writes = vec![(vec![0x01, 0xaa], Some(vec![0x05])), (vec![0x02], None)];
+    v.push((
+        "state-hash",
+        hex::encode(crate::state::next_state_hash(&[0x44; 32], 7, &writes)),
+    ));
+    v
 }

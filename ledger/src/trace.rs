@@ -33,8 +33,17 @@ pub struct Allocation {
 pub struct Trace {
     /// Every hop, depth-first in axis order.
     pub allocations: Vec<Allocation>,
-    /// Money still unspent, per fund it now sits in.
-    pub unspent: Vec<(FundRef, Fen)>,
+    /// Money still unspent, in the funds it now sits in.
+    pub unspent: Vec<Unspent>,
+}
+
+/// Part of the traced money that no outflow has used yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unspent {
+    pub fund: FundRef,
+    pub amount: Fen,
+    /// Hops from the traced inflow (0 = still in its own fund).
+    pub depth: u32,
 }
 
 /// Total length of holes (refunded ranges) of `fund` inside `[a, b)`.
@@ -105,7 +114,11 @@ fn walk(
         }
     }
     if spent < e - s {
-        out.unspent.push((fund.clone(), Fen(e - s - spent)));
+        out.unspent.push(Unspent {
+            fund: fund.clone(),
+            amount: Fen(e - s - spent),
+            depth,
+        });
     }
     Ok(())
 }

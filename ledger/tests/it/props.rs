@@ -1,1 +1,399 @@
+//! Property tests over random record sequences on a real (temporary) store:
+//! money is conserved per fund, charity and pool; FIFO allocations equal a
+//! naive reference model pair by pair and sum to the outflows; refusals
+//! change nothing; the log is append-only across every stored height.
 
+use proptest::prelude::*;
+use shanlian_ledger::merkle::{verify_consistency, Blake3Hasher};
+use shanlian_ledger::state::OutflowKind;
+use shanlian_ledger::testkit::{payloads as p, DevNet};
+use shanlian_ledger::trace;
+use shanlian_ledger::types::*;
+use std::collections::{HashMap, VecDeque};
+
+const CHARITIES: [&str; 2] = ["charity-federation", "red-cross"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Donate {
+        charity: usize,
+        project: bool,
+        amount: u64,
+    },
+    Disburse {
+        charity: usize,
+        project: bool,
+        amount: u64,
+    },
+    Refund {
+        pick: usize,
+        amount: u64,
+    },
+    Grant {
+        from: usize,
+        project: bool,
+        amount: u64,
+    },
+    Sales {
+        amount: u64,
+    },
+    Allocate {
+        amount: u64,
+        to_project: Option<usize>,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..2usize, any::<bool>(), 1..5_000u64).prop_map(|(charity, project, amount)| Op::Donate { charity, project, amount }),
+        3 => (0..2usize, any::<bool>(), 1..8_000u64).prop_map(|(charity, project, amount)| Op::Disburse { charity, project, amount }),
+        2 => (any::<usize>(), 1..3_000u64).prop_map(|(pick, amount)| Op::Refund { pick, amount }),
+        1 => (0..2usize, any::<bool>(), 1..4_000u64).prop_map(|(from, project, amount)| Op::Grant { from, project, amount }),
+        1 => (1..100_000u64).prop_map(|amount| Op::Sales { amount }),
+        1 => (1..20_000u64, proptest::option::of(0..2usize)).prop_map(|(amount, to_project)| Op::Allocate { amount, to_project }),
+    ]
+}
+
+/// The obvious FIFO: a queue of (source, remaining) per fund.
+#[derive(Default)]
+struct Model {
+    queues: HashMap<FundRef, VecDeque<(RecordId, u64)>>,
+    /// (source, outflow) → amount
+    alloc: HashMap<(RecordId, RecordId), u64>,
+    /// donation → (fund, remaining unconsumed)
+    donations: HashMap<RecordId, FundRef>,
+}
+
+impl Model {
+    fn balance(&self, f: &FundRef) -> u64 {
+        self.queues
+            .get(f)
+            .map(|q| q.iter().map(|x| x.1).sum())
+            .unwrap_or(0)
+    }
+    fn inflow(&mut self, f: &FundRef, id: RecordId, amount: u64) {
+        self.queues
+            .entry(f.clone())
+            .or_default()
+            .push_back((id, amount));
+    }
+    fn outflow(&mut self, f: &FundRef, id: RecordId, mut amount: u64) {
+        let q = self.queues.entry(f.clone()).or_default();
+        while amount > 0 {
+            let front = q.front_mut().expect("balance checked");
+            let take = front.1.min(amount);
+            if take > 0 {
+                *self.alloc.entry((front.0, id)).or_default() += take;
+            }
+            front.1 -= take;
+            amount -= take;
+            if front.1 == 0 {
+                q.pop_front();
+            }
+        }
+    }
+    fn remaining(&self, f: &FundRef, id: &RecordId) -> u64 {
+        self.queues
+            .get(f)
+            .and_then(|q| q.iter().find(|x| &x.0 == id))
+            .map(|x| x.1)
+            .unwrap_or(0)
+    }
+    fn refund(&mut self, f: &FundRef, id: &RecordId, amount: u64) {
+        if let Some(e) = self
+            .queues
+            .get_mut(f)
+            .and_then(|q| q.iter_mut().find(|x| &x.0 == id))
+        {
+            e.1 -= amount;
+        }
+    }
+}
+
+fn project_of(c: usize) -> FundRef {
+    FundRef::Project(ProjectId(format!("PRJ-{c}")))
+}
+
+fn run(ops: Vec<Op>, block_sizes: Vec<usize>) -> Result<(), TestCaseError> {
+    let mut net = DevNet::new().unwrap();
+    let start = net.clock;
+    let regs: Vec<_> = (0..2)
+        .map(|c| {
+            net.sign(
+                CHARITIES[c],
+                p::project(
+                    &format!("PRJ-{c}"),
+                    start,
+                    Timestamp(start.0 + 86_400_000 * 365),
+                ),
+            )
+        })
+        .collect();
+    net.commit_all(&regs).unwrap();
+    let mut model = Model::default();
+    let mut receipts: Vec<(usize, ReceiptNo, RecordId, FundRef)> = Vec::new();
+    let mut ops = ops.into_iter();
+    let mut sizes = block_sizes.into_iter().cycle();
+    loop {
+        let n = sizes.next().unwrap_or(3);
+        let batch: Vec<Op> = ops.by_ref().take(n).collect();
+        if batch.is_empty() {
+            break;
+        }
+        let mut recs = Vec::new();
+        let mut targets: HashMap<RecordId, usize> = HashMap::new();
+        // Ops in one block see the model as the block builds, so feed the
+        // ledger one record at a time and mirror what it accepted.
+        for o in batch {
+            let (rec, fund) = match &o {
+                Op::Donate {
+                    charity,
+                    project,
+                    amount,
+                } => {
+                    let f = if *project {
+                        project_of(*charity)
+                    } else {
+                        FundRef::General(net.address(CHARITIES[*charity]))
+                    };
+                    let r = net.receipt();
+                    let rec = net.sign(
+                        CHARITIES[*charity],
+                        p::donation(r.clone(), f.clone(), *amount, 1),
+                    );
+                    receipts.push((*charity, r, rec.id, f.clone()));
+                    (rec, f)
+                }
+                Op::Disburse {
+                    charity,
+                    project,
+                    amount,
+                } => {
+                    let f = if *project {
+                        project_of(*charity)
+                    } else {
+                        FundRef::General(net.address(CHARITIES[*charity]))
+                    };
+                    (
+                        net.sign(CHARITIES[*charity], p::disbursement(f.clone(), *amount)),
+                        f,
+                    )
+                }
+                Op::Refund { pick, amount } => {
+                    if receipts.is_empty() {
+                        continue;
+                    }
+                    let i = pick % receipts.len();
+                    let (c, r, _, f) = receipts[i].clone();
+                    let rec = net.sign(CHARITIES[c], p::refund(r, *amount));
+                    targets.insert(rec.id, i);
+                    (rec, f)
+                }
+                Op::Grant {
+                    from,
+                    project,
+                    amount,
+                } => {
+                    let f = if *project {
+                        project_of(*from)
+                    } else {
+                        FundRef::General(net.address(CHARITIES[*from]))
+                    };
+                    (
+                        net.sign(
+                            CHARITIES[*from],
+                            p::grant(f.clone(), &format!("PRJ-{}", 1 - from), *amount),
+                        ),
+                        f,
+                    )
+                }
+                Op::Sales { amount } => {
+                    let period = format!("P{}", net.receipt());
+                    (
+                        net.sign("lottery-centre", p::sales("KL8", &period, *amount)),
+                        FundRef::WelfarePool,
+                    )
+                }
+                Op::Allocate { amount, to_project } => {
+                    let to = to_project.map(|c| format!("PRJ-{c}"));
+                    (
+                        net.sign(
+                            "lottery-centre",
+                            p::allocate(*amount, WelfarePurpose::Elderly, to.as_deref()),
+                        ),
+                        FundRef::WelfarePool,
+                    )
+                }
+            };
+            recs.push((o, rec, fund));
+        }
+        let records: Vec<_> = recs.iter().map(|r| r.1.clone()).collect();
+        let refused = net.commit(&records).unwrap();
+        let refused: HashMap<RecordId, String> = refused
+            .into_iter()
+            .map(|(id, e)| (id, e.code().to_string()))
+            .collect();
+        for (o, rec, fund) in &recs {
+            let expect_ok = match o {
+                Op::Donate { .. } | Op::Sales { .. } => true,
+                Op::Disburse { amount, .. } => model.balance(fund) >= *amount,
+                Op::Grant { amount, .. } => model.balance(fund) >= *amount,
+                Op::Allocate { amount, .. } => model.balance(fund) >= *amount,
+                Op::Refund { amount, .. } => {
+                    let (_, _, id, f) = &receipts[targets[&rec.id]];
+                    model.remaining(f, id) >= *amount
+                }
+            };
+            prop_assert_eq!(
+                expect_ok,
+                !refused.contains_key(&rec.id),
+                "{:?}: {:?}",
+                o,
+                refused.get(&rec.id)
+            );
+            if !expect_ok {
+                let code = &refused[&rec.id];
+                prop_assert!(
+                    [
+                        "fund.insufficient",
+                        "refund.exceeds_donation",
+                        "lottery.insufficient_welfare_pool"
+                    ]
+                    .contains(&code.as_str()),
+                    "{code}"
+                );
+                continue;
+            }
+            match o {
+                Op::Donate { amount, .. } => {
+                    model.inflow(fund, rec.id, *amount);
+                    model.donations.insert(rec.id, fund.clone());
+                }
+                Op::Disburse { amount, .. } => model.outflow(fund, rec.id, *amount),
+                Op::Refund { amount, .. } => {
+                    let (_, _, id, f) = receipts[targets[&rec.id]].clone();
+                    model.refund(&f, &id, *amount);
+                }
+                Op::Grant { from, amount, .. } => {
+                    model.outflow(fund, rec.id, *amount);
+                    model.inflow(&project_of(1 - from), rec.id, *amount);
+                }
+                Op::Sales { amount } => {
+                    let game = net.genesis.game(&GameId("KL8".into())).unwrap().clone();
+                    let split = shanlian_ledger::lottery::split_sales(&game, Fen(*amount));
+                    model.inflow(fund, rec.id, split.welfare_local.0);
+                }
+                Op::Allocate { amount, to_project } => {
+                    model.outflow(fund, rec.id, *amount);
+                    if let Some(c) = to_project {
+                        model.inflow(&project_of(*c), rec.id, *amount);
+                    }
+                }
+            }
+        }
+        // Conservation after every block.
+        let mut total_in = 0u64;
+        let mut total_out = 0u64;
+        for (f, fs) in net.state.funds.iter() {
+            prop_assert_eq!(fs.balance().0, model.balance(f), "fund {:?}", f);
+            prop_assert_eq!(fs.inflow, fs.refunded + fs.outflow + fs.balance().0);
+            total_in += fs.inflow;
+            total_out += fs.refunded + fs.outflow;
+        }
+        prop_assert!(total_in >= total_out);
+        for (_, g) in net.state.games.iter() {
+            prop_assert_eq!(
+                g.sales.0,
+                g.prize.0 + g.issuance_fee.0 + g.welfare_central.0 + g.welfare_local.0
+            );
+        }
+    }
+
+    // Tracing: every donation's direct allocations equal the model's, and
+    // what is left in its own fund equals the model's remaining.
+    for (c, receipt, id, fund) in &receipts {
+        let Some(t) =
+            trace::trace_donation(&net.store, &net.address(CHARITIES[*c]), receipt).unwrap()
+        else {
+            continue;
+        };
+        let mut got: HashMap<RecordId, u64> = HashMap::new();
+        for a in t.allocations.iter().filter(|a| a.depth == 0) {
+            *got.entry(a.outflow).or_default() += a.amount.0;
+        }
+        let want: HashMap<RecordId, u64> = model
+            .alloc
+            .iter()
+            .filter(|((s, _), _)| s == id)
+            .map(|((_, o), a)| (*o, *a))
+            .collect();
+        prop_assert_eq!(&got, &want, "allocations of donation {}", receipt);
+        let unspent: u64 = t
+            .unspent
+            .iter()
+            .filter(|u| u.depth == 0)
+            .map(|u| u.amount.0)
+            .sum();
+        prop_assert!(t
+            .unspent
+            .iter()
+            .filter(|u| u.depth == 0)
+            .all(|u| &u.fund == fund));
+        prop_assert_eq!(
+            unspent,
+            model.remaining(fund, id),
+            "donation {} in {:?}: {:?}",
+            receipt,
+            fund,
+            t
+        );
+        // Deeper hops never carry more than the hop above them.
+        let direct_grants: u64 = t
+            .allocations
+            .iter()
+            .filter(|a| a.depth == 0 && a.kind == OutflowKind::Grant)
+            .map(|a| a.amount.0)
+            .sum();
+        let depth1: u64 = t
+            .allocations
+            .iter()
+            .filter(|a| a.depth == 1)
+            .map(|a| a.amount.0)
+            .sum();
+        prop_assert!(depth1 <= direct_grants);
+    }
+
+    // Append-only log: every stored root is consistent with every later one.
+    let tip = net.state.height;
+    let headers: Vec<_> = (1..=tip)
+        .map(|h| net.store.header(h).unwrap().unwrap())
+        .collect();
+    for a in &headers {
+        for b in headers.iter().filter(|b| b.height >= a.height) {
+            if a.log_size == 0 {
+                continue;
+            }
+            let proof = net.store.consistency_proof(a.log_size, b.log_size).unwrap();
+            prop_assert!(verify_consistency::<Blake3Hasher>(
+                a.log_size,
+                b.log_size,
+                &a.log_root,
+                &b.log_root,
+                &proof
+            )
+            .is_ok());
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #[test]
+    fn money_is_conserved_and_fifo_matches_the_model(
+        ops in proptest::collection::vec(op(), 1..80),
+        sizes in proptest::collection::vec(1..6usize, 1..5),
+    ) {
+        run(ops, sizes)?;
+    }
+}
