@@ -1,1 +1,216 @@
-fn main() {}
+//! Ledger benchmarks. Prints one JSON object per line on stdout.
+//!
+//! `cargo bench -p shanlian-ledger --bench ledger`
+//! (SHANLIAN_BENCH_RECORDS overrides the replay size, default 1,000,000.)
+//!
+//! * `apply`: validate + apply + atomic sled commit on one node, for blocks
+//!   of 2,000 records of a realistic mix, with every signature checked
+//!   strictly (in parallel) as part of the block — the path of a block whose
+//!   records the node has not seen. `apply_preverified` is the same with
+//!   signatures already checked at pool admission (the proposer's path).
+//!   `sled_keys_per_s` is sled's raw random-key insert rate in this run, the
+//!   store's ceiling.
+//! * `replay`: the full chain verifier over a stored chain (links,
+//!   certificates, signatures, re-applied records, log, record and state
+//!   roots, log tiles); `replay_deep` also compares every stored state
+//!   entry, trace row and index entry with the replayed ones.
+//!   `bound_records_per_s` is the raw batch signature-verification rate on
+//!   all cores over the same signatures, measured in this run.
+
+use rayon::prelude::*;
+use shanlian_ledger::record::*;
+use shanlian_ledger::store::Store;
+use shanlian_ledger::testkit::{payloads as p, DevNet};
+use shanlian_ledger::types::*;
+use shanlian_ledger::verify::{verify_store_with, VerifyOptions};
+use std::time::Instant;
+
+const BLOCK: usize = 2_000;
+const CHARITIES: [&str; 3] = ["charity-federation", "red-cross", "one-foundation"];
+
+/// `n` records of a realistic mix, signed in parallel: ~90% donations to
+/// nine projects and three general funds, ~7% disbursements, ~1% refunds,
+/// ~1% lottery sales, ~1% welfare allocations.
+fn workload(net: &mut DevNet, n: usize) -> Vec<Record> {
+    let start = net.clock;
+    let end = Timestamp(start.0 + 86_400_000 * 365);
+    let mut regs = Vec::new();
+    for (c, label) in CHARITIES.iter().enumerate() {
+        for k in 0..3 {
+            regs.push(net.sign(label, p::project(&format!("BENCH-{c}-{k}"), start, end)));
+        }
+    }
+    net.commit_all(&regs).expect("projects");
+    let mut bodies: Vec<(usize, RecordBody)> = Vec::with_capacity(n);
+    let mut receipts: Vec<(usize, ReceiptNo)> = Vec::new();
+    let created = net.clock;
+    let body = |nonce: u64, payload| RecordBody {
+        created,
+        expires: Timestamp(created.0 + 3_500_000),
+        nonce,
+        payload,
+    };
+    for i in 0..n as u64 {
+        let c = (i % 3) as usize;
+        let fund = if i % 4 == 0 {
+            FundRef::General(net.address(CHARITIES[c]))
+        } else {
+            FundRef::Project(ProjectId(format!("BENCH-{c}-{}", i % 3)))
+        };
+        let (who, payload) = match i % 100 {
+            0..=89 => {
+                let r = ReceiptNo(format!("B{i:010}"));
+                receipts.push((c, r.clone()));
+                (
+                    c,
+                    p::donation(r, fund, 5_000 + (i * 7919) % 20_000, (i % 251) as u8),
+                )
+            }
+            90..=96 => (c, p::disbursement(fund, 20_000)),
+            97 => {
+                let (rc, r) = receipts[(i as usize * 31) % receipts.len()].clone();
+                (rc, p::refund(r, 1))
+            }
+            98 => (99, p::sales("SSQ", &format!("S{i}"), 1_000_000)),
+            _ => (
+                99,
+                p::allocate(
+                    10_000,
+                    WelfarePurpose::Elderly,
+                    Some(&format!("BENCH-{c}-0")),
+                ),
+            ),
+        };
+        bodies.push((who, body(i, payload)));
+    }
+    let keys: Vec<_> = CHARITIES.iter().map(|l| net.key(l)).collect();
+    let lottery = net.key("lottery-centre");
+    let gh = net.genesis_hash;
+    bodies
+        .into_par_iter()
+        .map(|(who, b)| {
+            let k = if who == 99 { lottery } else { keys[who] };
+            Record::new(SignedRecord::sign(b, k, &gh))
+        })
+        .collect()
+}
+
+fn apply_run(records: &[Record], preverified: bool) -> (f64, usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut net = DevNet::on(Store::open(dir.path()).expect("store")).expect("devnet");
+    // Same projects as the workload was built against.
+    let _ = workload(&mut net, 0);
+    let t = Instant::now();
+    let mut refused = 0;
+    for chunk in records.chunks(BLOCK) {
+        let verified = if preverified {
+            vec![true; chunk.len()]
+        } else {
+            shanlian_ledger::chain::verify_signatures(&mut net.state, chunk)
+        };
+        refused += net.commit_with(chunk, &verified).expect("commit").len();
+    }
+    net.store.flush().expect("flush");
+    (records.len() as f64 / t.elapsed().as_secs_f64(), refused)
+}
+
+fn sled_baseline(n: usize) -> f64 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = sled::Config::new().path(dir.path()).open().expect("sled");
+    let t = Instant::now();
+    for c in 0..n / BLOCK {
+        let mut b = sled::Batch::default();
+        for i in 0..BLOCK {
+            let k = blake3::hash(&((c * BLOCK + i) as u64).to_le_bytes());
+            b.insert(&k.as_bytes()[..], &[7u8; 12][..]);
+        }
+        db.apply_batch(b).expect("batch");
+    }
+    db.flush().expect("flush");
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let replay_n: usize = std::env::var("SHANLIAN_BENCH_RECORDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let apply_n = replay_n.min(200_000);
+
+    // apply
+    let mut net = DevNet::new().expect("devnet");
+    let records = workload(&mut net, apply_n);
+    let (full, refused) = apply_run(&records, false);
+    let (pre, _) = apply_run(&records, true);
+    let sled_rate = sled_baseline(apply_n * 2);
+    println!(
+        "{{\"bench\":\"apply\",\"records\":{apply_n},\"block\":{BLOCK},\"refused\":{refused},\"records_per_s\":{full:.0},\"sled_keys_per_s\":{sled_rate:.0}}}"
+    );
+    println!(
+        "{{\"bench\":\"apply_preverified\",\"records\":{apply_n},\"block\":{BLOCK},\"records_per_s\":{pre:.0}}}"
+    );
+    drop(records);
+
+    // replay: build a stored chain (not timed), then verify it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut net = DevNet::on(Store::open(dir.path()).expect("store")).expect("devnet");
+    let build = Instant::now();
+    let records = workload(&mut net, replay_n);
+    for chunk in records.chunks(BLOCK) {
+        net.commit_with(chunk, &vec![true; chunk.len()])
+            .expect("commit");
+    }
+    net.store.flush().expect("flush");
+    eprintln!(
+        "built {} records in {:.1} s",
+        records.len(),
+        build.elapsed().as_secs_f64()
+    );
+    let committed = net.state.log.size();
+
+    // The bound: raw batch verification of the same signatures on all cores.
+    let gh = net.genesis_hash;
+    let msgs: Vec<Vec<u8>> = records.par_iter().map(|r| r.signing_message(&gh)).collect();
+    let mut cache = std::collections::HashMap::new();
+    let keys: Vec<ed25519_dalek::VerifyingKey> = records
+        .iter()
+        .map(|r| {
+            *cache.entry(r.signed.signer).or_insert_with(|| {
+                ed25519_dalek::VerifyingKey::from_bytes(&r.signed.signer.0).expect("key")
+            })
+        })
+        .collect();
+    let sigs: Vec<ed25519_dalek::Signature> = records
+        .iter()
+        .map(|r| ed25519_dalek::Signature::from_bytes(&r.signed.signature.0))
+        .collect();
+    let t = Instant::now();
+    let ok = (0..records.len())
+        .collect::<Vec<_>>()
+        .par_chunks(256)
+        .all(|c| {
+            let m: Vec<&[u8]> = c.iter().map(|&i| msgs[i].as_slice()).collect();
+            let s: Vec<_> = c.iter().map(|&i| sigs[i]).collect();
+            let k: Vec<_> = c.iter().map(|&i| keys[i]).collect();
+            ed25519_dalek::verify_batch(&m, &s, &k).is_ok()
+        });
+    let bound = records.len() as f64 / t.elapsed().as_secs_f64();
+    assert!(ok);
+    drop((msgs, keys, sigs, records));
+
+    for (name, deep) in [("replay", false), ("replay_deep", true)] {
+        let opts = VerifyOptions {
+            deep,
+            strict_only: false,
+        };
+        let t = Instant::now();
+        let report = verify_store_with(&net.store, None, opts, |_| {}).expect("chain verifies");
+        let rate = report.records as f64 / t.elapsed().as_secs_f64();
+        assert_eq!(report.log_size, committed);
+        println!(
+            "{{\"bench\":\"{name}\",\"records\":{},\"records_per_s\":{rate:.0},\"bound_records_per_s\":{bound:.0},\"ratio\":{:.2}}}",
+            report.records,
+            rate / bound
+        );
+    }
+}

@@ -62,7 +62,7 @@ impl ValidatorSet {
     /// Builds a set, sorted by address, leaving out zero power.
     pub fn new(mut validators: Vec<Validator>) -> ValidatorSet {
         validators.retain(|v| v.power > 0);
-        validators.sort_by(|a, b| a.address.cmp(&b.address));
+        validators.sort_by_key(|v| v.address);
         validators.dedup_by(|a, b| a.address == b.address);
         ValidatorSet { validators }
     }

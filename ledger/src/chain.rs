@@ -8,6 +8,10 @@ use crate::record::Record;
 use crate::state::{History, State, Transition};
 use crate::types::*;
 
+/// A proposed block, its transition, and the candidates left out with
+/// their refusals.
+pub type Proposal = (BlockData, Transition, Vec<(RecordId, crate::Refusal)>);
+
 /// Decodes a block's record bytes strictly.
 pub fn decode_records(block: &BlockData, max_bytes: usize) -> Result<Vec<Record>, BlockError> {
     block
@@ -21,26 +25,51 @@ pub fn decode_records(block: &BlockData, max_bytes: usize) -> Result<Vec<Record>
         .collect()
 }
 
+/// Checks every record's signature under the strict rule, in parallel on
+/// all cores (the consensus path: deterministic, no batch equation).
+/// Unknown or unparsable signer keys count as invalid.
+pub fn verify_signatures(state: &mut State, records: &[Record]) -> Vec<bool> {
+    use rayon::prelude::*;
+    let verifiers: Vec<Option<crate::crypto::Verifier>> = records
+        .iter()
+        .map(|r| state.cached_verifier(&r.signed.signer))
+        .collect();
+    let genesis = state.genesis_hash;
+    records
+        .par_iter()
+        .zip(verifiers.par_iter())
+        .map(|(r, v)| {
+            v.as_ref().is_some_and(|v| {
+                v.verify_message(&r.signing_message(&genesis), &r.signed.signature)
+                    .is_ok()
+            })
+        })
+        .collect()
+}
+
 /// Builds a block at `time` from candidates in order, leaving out any that
-/// would be refused (returned with their reasons). The state keeps the
-/// block open: commit it with [`commit`] once decided, or roll it back.
+/// would be refused (returned with their reasons). `verified[i]` says
+/// candidate `i`'s signature was checked strictly already (at pool
+/// admission); others are checked here. The state keeps the block open:
+/// commit it with [`commit`] once decided, or roll it back.
 pub fn propose(
     state: &mut State,
     time: Timestamp,
     proposer: Address,
     candidates: &[Record],
+    verified: &[bool],
     history: &dyn History,
-) -> Result<(BlockData, Transition, Vec<(RecordId, crate::Refusal)>), BlockError> {
+) -> Result<Proposal, BlockError> {
     let height = state.height + 1;
     state.begin_block(height, time)?;
     let max = state.genesis.params.max_records_per_block as usize;
     let mut kept = Vec::new();
     let mut refused = Vec::new();
-    for r in candidates {
+    for (i, r) in candidates.iter().enumerate() {
         if kept.len() >= max {
             break;
         }
-        match state.apply_record(r, false, history) {
+        match state.apply_record(r, verified.get(i).copied().unwrap_or(false), history) {
             Ok(()) => kept.push(r.bytes.clone()),
             Err(e) => refused.push((r.id, e)),
         }

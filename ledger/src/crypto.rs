@@ -141,16 +141,11 @@ pub fn verify_batch_strict(
             sigs.push(sk.sign(m));
             keys.push(sk.verifying_key());
         }
-        // A strict-invalid small-order R or A never passes: the batch
-        // refuses undecodable R, and keys were screened at admission; the
-        // per-item fallback below is the strict rule itself.
-        let small_order_r = chunk.iter().any(|i| {
-            let mut r = [0u8; 32];
-            r.copy_from_slice(&i.2 .0[..32]);
-            curve25519_dalek::edwards::CompressedEdwardsY(r)
-                .decompress()
-                .is_none_or(|p| p.is_small_order())
-        });
+        // Strict verification refuses a small-order R even where the
+        // equation holds (R = identity, s = k·a); the batch equation would
+        // not, so such batches go to the per-item strict check. Keys were
+        // screened at admission.
+        let small_order_r = chunk.iter().any(|i| is_small_order_encoding(&i.2 .0[..32]));
         if !small_order_r && ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok() {
             out.extend(std::iter::repeat_n(true, chunk.len()));
         } else {
@@ -158,6 +153,53 @@ pub fn verify_batch_strict(
         }
     }
     out
+}
+
+/// Every 32-byte string that decodes to a point of small order: the eight
+/// torsion points' encodings with either sign bit, and the non-canonical
+/// `y + p` encodings of those with `y < 19`. Built once from dalek's
+/// torsion points (a unit test checks the list against decompression).
+fn small_order_encodings() -> &'static [[u8; 32]] {
+    static LIST: std::sync::OnceLock<Vec<[u8; 32]>> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| {
+        use curve25519_dalek::edwards::CompressedEdwardsY;
+        let mut out: Vec<[u8; 32]> = Vec::new();
+        // p = 2^255 - 19, little-endian.
+        let mut p = [0xffu8; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        for t in curve25519_dalek::constants::EIGHT_TORSION.iter() {
+            let enc = t.compress().to_bytes();
+            let mut y = enc;
+            y[31] &= 0x7f;
+            let mut candidates = vec![y];
+            // y + p fits in 255 bits only when y < 19.
+            if y[1..].iter().all(|b| *b == 0) && y[0] < 19 {
+                let mut alt = p;
+                let (sum, _) = alt[0].overflowing_add(y[0]);
+                alt[0] = sum;
+                candidates.push(alt);
+            }
+            for c in candidates {
+                for sign in [0u8, 0x80] {
+                    let mut e = c;
+                    e[31] |= sign;
+                    let decodes_small = CompressedEdwardsY(e)
+                        .decompress()
+                        .is_some_and(|q| q.is_small_order());
+                    if decodes_small && !out.contains(&e) {
+                        out.push(e);
+                    }
+                }
+            }
+        }
+        out
+    })
+}
+
+/// Whether `r` (a signature's R) decodes to a small-order point.
+fn is_small_order_encoding(r: &[u8]) -> bool {
+    small_order_encodings().iter().any(|e| e.as_slice() == r)
 }
 
 /// A fresh random salt signer for [`verify_batch_strict`].
@@ -313,6 +355,75 @@ mod tests {
             assert_eq!(ok.iter().filter(|b| !**b).count(), 2);
             assert!(!ok[7] && !ok[290]);
         }
+    }
+
+    #[test]
+    fn small_order_blocklist_is_exact() {
+        use curve25519_dalek::edwards::CompressedEdwardsY;
+        let list = small_order_encodings();
+        assert!(list.len() >= 8, "{}", list.len());
+        for e in list {
+            assert!(CompressedEdwardsY(*e)
+                .decompress()
+                .unwrap()
+                .is_small_order());
+        }
+        // Any other encoding of a small-order point would have y among the
+        // listed ones: scan every y < 64 and y > p - 64 with both signs.
+        let mut p = [0xffu8; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        for k in 0u8..64 {
+            for base in [[0u8; 32], p] {
+                let mut e = base;
+                if base == p {
+                    e[0] = e[0].wrapping_sub(k);
+                } else {
+                    e[0] = k;
+                }
+                for sign in [0u8, 0x80] {
+                    let mut x = e;
+                    x[31] |= sign;
+                    let small = CompressedEdwardsY(x)
+                        .decompress()
+                        .is_some_and(|q| q.is_small_order());
+                    assert_eq!(small, is_small_order_encoding(&x), "{}", hex::encode(x));
+                }
+            }
+        }
+        // A signature with R = identity and s = k·a satisfies the
+        // cofactorless equation but strict verification refuses it; the
+        // batch path must refuse it too.
+        let k = Keypair::insecure_dev("identity-r");
+        let msg = b"m";
+        let mut r = [0u8; 32];
+        r[0] = 1;
+        let a_bytes = k.public().0;
+        use sha2::Digest;
+        let mut h = sha2::Sha512::new();
+        h.update(r);
+        h.update(a_bytes);
+        h.update(msg);
+        let hram = curve25519_dalek::Scalar::from_bytes_mod_order_wide(&h.finalize().into());
+        let expanded = sha2::Sha512::digest(k.seed());
+        let mut clamped = [0u8; 32];
+        clamped.copy_from_slice(&expanded[..32]);
+        clamped[0] &= 248;
+        clamped[31] &= 127;
+        clamped[31] |= 64;
+        let a_scalar = curve25519_dalek::Scalar::from_bytes_mod_order(clamped);
+        let s_scalar = hram * a_scalar;
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(&r);
+        sig[32..].copy_from_slice(s_scalar.as_bytes());
+        let sig = Signature(sig);
+        let v = Verifier::parse(&k.public()).unwrap();
+        assert!(
+            v.verify_message(msg, &sig).is_err(),
+            "strict refuses R = identity"
+        );
+        let items = vec![(&v, &msg[..], &sig)];
+        assert_eq!(verify_batch_strict(&items, None), vec![false]);
     }
 
     #[test]

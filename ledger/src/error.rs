@@ -15,12 +15,12 @@ pub enum Refusal {
     InvalidField { field: &'static str, reason: String },
     #[error("field `{field}` must be a positive amount of fen")]
     NotPositive { field: &'static str },
-    #[error("record was created at {created:?}, after block time {block_time:?} plus the allowed clock skew")]
+    #[error("record was created at {created}, after block time {block_time} plus the allowed clock skew")]
     NotYetValid {
         created: Timestamp,
         block_time: Timestamp,
     },
-    #[error("record expired at {expires:?}, before block time {block_time:?}")]
+    #[error("record expired at {expires}, before block time {block_time}")]
     Expired {
         expires: Timestamp,
         block_time: Timestamp,
@@ -59,8 +59,12 @@ pub enum Refusal {
         "validator change takes effect at height {effective}; the earliest allowed is {earliest}"
     )]
     ValidatorChangeTooSoon { effective: u64, earliest: u64 },
-    #[error("validator change would leave no voting power")]
+    #[error("validator change would leave some height with no voting power")]
     EmptyValidatorSet,
+    #[error("member {0} is suspended")]
+    MemberSuspended(Address),
+    #[error("member {0} holds or is scheduled for voting power: remove it as a validator before rotating its key")]
+    ValidatorKeyRotation(Address),
     #[error("project {0} already exists")]
     ProjectExists(ProjectId),
     #[error("project {0} does not exist")]
@@ -73,16 +77,16 @@ pub enum Refusal {
     ProjectNotPending(ProjectId),
     #[error("project {0} is closed")]
     ProjectClosed(ProjectId),
-    #[error("project {project} runs from {start:?} to {end:?}; block time is {time:?}")]
+    #[error("project {project} runs from {start} to {end}; block time is {time}")]
     OutsideProjectDates {
         project: ProjectId,
         start: Timestamp,
         end: Timestamp,
         time: Timestamp,
     },
-    #[error("project {project} ends at {end:?}, which has passed")]
+    #[error("project {project} ends at {end}, which has passed")]
     ProjectAlreadyEnded { project: ProjectId, end: Timestamp },
-    #[error("project {project} still holds {balance:?}; spend, grant or refund it before closing")]
+    #[error("project {project} still holds {balance}; spend, grant or refund it before closing")]
     ProjectNotEmpty { project: ProjectId, balance: Fen },
     #[error("the general fund of {0} belongs to another charity")]
     NotFundOwner(Address),
@@ -98,10 +102,10 @@ pub enum Refusal {
     DuplicateReceipt { receipt: ReceiptNo },
     #[error("this charity issued no receipt {receipt}")]
     UnknownReceipt { receipt: ReceiptNo },
-    #[error("fund holds {available:?}; {requested:?} was requested")]
+    #[error("fund holds {available}; {requested} was requested")]
     InsufficientFunds { available: Fen, requested: Fen },
     #[error(
-        "only {refundable:?} of donation {receipt} is left to refund; {requested:?} was requested"
+        "only {refundable} of donation {receipt} is left to refund; {requested} was requested"
     )]
     RefundExceedsDonation {
         receipt: ReceiptNo,
@@ -118,9 +122,9 @@ pub enum Refusal {
         period: String,
         region: String,
     },
-    #[error("the local welfare pool holds {available:?}; {requested:?} was requested")]
+    #[error("the local welfare pool holds {available}; {requested} was requested")]
     InsufficientWelfarePool { available: Fen, requested: Fen },
-    #[error("the prize fund of game {game} holds {available:?}; {requested:?} was requested")]
+    #[error("the prize fund of game {game} holds {available}; {requested} was requested")]
     InsufficientPrizeFund {
         game: GameId,
         available: Fen,
@@ -168,6 +172,8 @@ impl Refusal {
             BadRotationConsent => "member.bad_rotation_consent",
             ValidatorChangeTooSoon { .. } => "validator.too_soon",
             EmptyValidatorSet => "validator.empty_set",
+            MemberSuspended(_) => "member.suspended",
+            ValidatorKeyRotation(_) => "validator.rotate_key",
             ProjectExists(_) => "project.exists",
             UnknownProject(_) => "project.unknown",
             NotProjectOwner(_) => "project.not_owner",
@@ -206,7 +212,7 @@ impl Refusal {
 pub enum BlockError {
     #[error("block height {got}, expected {expected}")]
     WrongHeight { expected: u64, got: u64 },
-    #[error("block time {got:?} is not after the previous block's {previous:?}")]
+    #[error("block time {got} is not after the previous block's {previous}")]
     TimeNotIncreasing { previous: Timestamp, got: Timestamp },
     #[error("block has {got} records; the limit is {max}")]
     TooManyRecords { got: usize, max: usize },

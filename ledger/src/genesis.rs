@@ -277,17 +277,31 @@ impl Genesis {
             }
         }
         let mut seen = std::collections::HashSet::new();
+        let mut codes = std::collections::HashSet::new();
+        let mut nodes = std::collections::HashSet::new();
         for (i, m) in self.members.iter().enumerate() {
-            check_member_key(&m.public_key)
-                .map_err(|e| field(format!("members[{i}].public_key"), e.to_string()))?;
+            let f = |n: &str| format!("members[{i}].{n}");
+            check_member_key(&m.public_key).map_err(|e| field(f("public_key"), e.to_string()))?;
             if !seen.insert(m.address()) {
+                return Err(field(f("public_key"), "used by another member"));
+            }
+            let name_ok = !m.name.trim().is_empty()
+                && m.name.len() <= crate::record::MAX_TEXT
+                && !m.name.chars().any(char::is_control);
+            if !name_ok {
                 return Err(field(
-                    format!("members[{i}].public_key"),
-                    "used by another member",
+                    f("name"),
+                    "1 to 1,024 bytes without control characters",
                 ));
             }
-            if m.name.trim().is_empty() {
-                return Err(field(format!("members[{i}].name"), "must not be empty"));
+            m.uscc.check().map_err(|e| field(f("uscc"), e))?;
+            if !codes.insert(m.uscc.clone()) {
+                return Err(field(f("uscc"), "used by another member"));
+            }
+            crate::crypto::Verifier::parse(&PublicKey(m.node.0))
+                .map_err(|_| field(f("node_peer_id"), "not a valid Ed25519 key"))?;
+            if !nodes.insert(m.node) {
+                return Err(field(f("node_peer_id"), "used by another member"));
             }
         }
         if !self.members.iter().any(|m| m.role == Role::Bureau) {
@@ -337,9 +351,11 @@ impl Genesis {
     /// Renders this genesis as TOML that [`Genesis::from_toml`] reads back
     /// to an equal value.
     pub fn to_toml(&self) -> String {
+        // TOML basic strings, escaped.
+        let q = |v: &str| toml::Value::String(v.to_string()).to_string();
         let mut s = String::new();
-        s += &format!("chain_id = \"{}\"\n", self.chain_id);
-        s += &format!("genesis_time = {}\n\n", rfc3339(self.time));
+        s += &format!("chain_id = {}\n", q(&self.chain_id));
+        s += &format!("genesis_time = {}\n\n", self.time);
         let p = &self.params;
         s += "[params]\n";
         s += &format!("max_record_bytes = {}\n", p.max_record_bytes);
@@ -355,9 +371,9 @@ impl Genesis {
         );
         for m in &self.members {
             s += "\n[[members]]\n";
-            s += &format!("name = \"{}\"\n", m.name);
+            s += &format!("name = {}\n", q(&m.name));
             s += &format!("role = \"{}\"\n", role_name(m.role));
-            s += &format!("uscc = \"{}\"\n", m.uscc);
+            s += &format!("uscc = {}\n", q(&m.uscc.0));
             s += &format!("public_key = \"{}\"\n", m.public_key);
             s += &format!("node_peer_id = \"{}\"\n", m.node.peer_id());
             if m.power > 0 {
@@ -366,7 +382,7 @@ impl Genesis {
         }
         for g in &self.games {
             s += "\n[[games]]\n";
-            s += &format!("id = \"{}\"\nname = \"{}\"\n", g.id, g.name);
+            s += &format!("id = {}\nname = {}\n", q(&g.id.0), q(&g.name));
             s += &format!(
                 "prize_bp = {}\nissuance_fee_bp = {}\nwelfare_bp = {}\ncentral_bp = {}\n",
                 g.prize_bp, g.issuance_fee_bp, g.welfare_bp, g.central_bp
@@ -374,43 +390,6 @@ impl Genesis {
         }
         s
     }
-}
-
-fn rfc3339(t: Timestamp) -> String {
-    let days = t.0 / 86_400_000;
-    let rem = t.0 % 86_400_000;
-    let year = t.utc_year();
-    let mut d = days - Timestamp::start_of_year(year).0 / 86_400_000;
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let lens = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let mut month = 1;
-    for l in lens {
-        if d < l {
-            break;
-        }
-        d -= l;
-        month += 1;
-    }
-    format!(
-        "{year:04}-{month:02}-{:02}T{:02}:{:02}:{:02}Z",
-        d + 1,
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60
-    )
 }
 
 /// One member of the demo network, with its INSECURE dev keys.
@@ -570,12 +549,32 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("another member"));
+        let dup = good.replacen(&g.members[2].uscc.0, &g.members[1].uscc.0, 1);
+        assert!(Genesis::from_toml(&dup)
+            .unwrap_err()
+            .to_string()
+            .contains("members[2].uscc"));
+        let peer = g.members[1].node.peer_id();
+        let dup = good.replacen(&g.members[2].node.peer_id(), &peer, 1);
+        assert!(Genesis::from_toml(&dup)
+            .unwrap_err()
+            .to_string()
+            .contains("members[2].node_peer_id"));
+    }
+
+    #[test]
+    fn names_with_quotes_round_trip() {
+        let (mut g, _) = dev_genesis();
+        g.members[0].name = "民政局 \"demo\" \\ test".into();
+        assert_eq!(Genesis::from_toml(&g.to_toml()).unwrap(), g);
+        g.members[0].name = "bad\u{7}bell".into();
+        assert!(g.validate().is_err());
     }
 
     #[test]
     fn times_round_trip() {
         for ms in [0u64, 1_767_225_600_000, 1_709_164_800_000 + 3_723_000] {
-            let s = rfc3339(Timestamp(ms));
+            let s = Timestamp(ms).to_string();
             let dt: toml::value::Datetime = s.parse().unwrap();
             assert_eq!(utc_ms(&dt).unwrap(), Timestamp(ms), "{s}");
         }

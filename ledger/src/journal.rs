@@ -1,7 +1,7 @@
 //! In-memory tables with an undo journal. A refused record, or a block
 //! validated on a scratch basis, rolls back to a mark exactly; at the end
-//! of a block the journal names every changed key, which becomes the
-//! block's write set.
+//! of a block the journal names every key whose value differs from the
+//! block's start, which becomes the block's write set.
 
 use crate::codec;
 use std::collections::HashMap;
@@ -65,7 +65,9 @@ pub trait Journaled {
     fn entries(&self, out: &mut Vec<(Vec<u8>, Vec<u8>)>);
 }
 
-impl<K: Eq + Hash + Clone + bincode::Encode, V: Clone + bincode::Encode> Journaled for Table<K, V> {
+impl<K: Eq + Hash + Clone + bincode::Encode, V: Clone + PartialEq + bincode::Encode> Journaled
+    for Table<K, V>
+{
     fn mark(&self) -> usize {
         self.undo.len()
     }
@@ -85,11 +87,17 @@ impl<K: Eq + Hash + Clone + bincode::Encode, V: Clone + bincode::Encode> Journal
         }
     }
     fn changes_since(&self, mark: usize, out: &mut Vec<(Vec<u8>, Option<Vec<u8>>)>) {
+        // The first undo entry of a key since the mark holds its value at
+        // the mark; only keys whose value differs now are changes.
         let mut seen = std::collections::HashSet::new();
-        for (k, _) in &self.undo[mark.min(self.undo.len())..] {
+        for (k, original) in &self.undo[mark.min(self.undo.len())..] {
             if seen.insert(k) {
+                let now = self.map.get(k);
+                if now == original.as_ref() {
+                    continue;
+                }
                 let key = crate::tables::state_key(self.family, k);
-                out.push((key, self.map.get(k).map(codec::encode)));
+                out.push((key, now.map(codec::encode)));
             }
         }
     }

@@ -63,11 +63,11 @@ mod tests {
 
     #[test]
     fn published_shares() {
-        let s = split_sales(&ssq(), Fen(100_000_00));
-        assert_eq!(s.prize, Fen(51_000_00));
-        assert_eq!(s.issuance_fee, Fen(13_000_00));
-        assert_eq!(s.welfare(), Fen(36_000_00));
-        assert_eq!(s.welfare_central, Fen(18_000_00));
+        let s = split_sales(&ssq(), Fen(10_000_000));
+        assert_eq!(s.prize, Fen(5_100_000));
+        assert_eq!(s.issuance_fee, Fen(1_300_000));
+        assert_eq!(s.welfare(), Fen(3_600_000));
+        assert_eq!(s.welfare_central, Fen(1_800_000));
         // Odd fen: remainders go to welfare, then to local.
         let s = split_sales(&ssq(), Fen(1));
         assert_eq!(

@@ -82,9 +82,12 @@ pub struct FundState {
     pub consumed: u64,
     pub refunded: u64,
     pub outflow: u64,
-    /// Refunded ranges at or after `consumed`, sorted, disjoint.
-    pub holes: Vec<(u64, u64)>,
 }
+
+/// Refunded ranges of one fund at or after its FIFO position, sorted and
+/// disjoint. Kept apart from [`FundState`] so that the common updates
+/// (inflows) never copy them.
+pub type Holes = Vec<(u64, u64)>;
 
 impl FundState {
     /// Money in the fund now: inflow − refunded − outflow.
@@ -95,15 +98,15 @@ impl FundState {
     /// Consumes `amount` FIFO and returns the `[start, end)` range of the
     /// inflow axis it covers (holes inside are not money of this outflow).
     /// The caller has checked `amount <= balance`.
-    fn consume(&mut self, amount: u64) -> (u64, u64) {
-        let start = self.skip_holes(self.consumed);
+    fn consume(&mut self, holes: &mut Holes, amount: u64) -> (u64, u64) {
+        let start = skip_holes(holes, self.consumed);
         let mut p = start;
         let mut left = amount;
         while left > 0 {
-            match self.holes.first().copied() {
+            match holes.first().copied() {
                 Some((hs, he)) if hs <= p => {
                     p = he;
-                    self.holes.remove(0);
+                    holes.remove(0);
                 }
                 Some((hs, _)) if hs - p < left => {
                     left -= hs - p;
@@ -119,32 +122,29 @@ impl FundState {
         self.outflow += amount;
         (start, p)
     }
+}
 
-    /// Moves `p` past any holes that start at it (and drops them).
-    fn skip_holes(&mut self, mut p: u64) -> u64 {
-        while let Some(&(hs, he)) = self.holes.first() {
-            if hs <= p {
-                p = p.max(he);
-                self.holes.remove(0);
-            } else {
-                break;
-            }
-        }
-        p
+/// Moves `p` past any holes that start at or before it (and drops them).
+fn skip_holes(holes: &mut Holes, mut p: u64) -> u64 {
+    let n = holes.iter().take_while(|h| h.0 <= p).count();
+    for (_, he) in holes.drain(..n) {
+        p = p.max(he);
     }
+    p
+}
 
-    fn add_hole(&mut self, start: u64, end: u64) {
-        let i = self.holes.partition_point(|h| h.0 < start);
-        self.holes.insert(i, (start, end));
-        // Merge neighbours that touch (a donation refunded twice).
-        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(self.holes.len());
-        for h in self.holes.drain(..) {
-            match merged.last_mut() {
-                Some(last) if last.1 == h.0 => last.1 = h.1,
-                _ => merged.push(h),
-            }
-        }
-        self.holes = merged;
+/// Adds the refunded range `[start, end)`, merging it with a neighbour it
+/// touches (a donation refunded twice).
+fn add_hole(holes: &mut Holes, start: u64, end: u64) {
+    let i = holes.partition_point(|h| h.0 < start);
+    if i < holes.len() && holes[i].0 == end {
+        holes[i].0 = start;
+    } else {
+        holes.insert(i, (start, end));
+    }
+    if i > 0 && holes[i - 1].1 == holes[i].0 {
+        holes[i - 1].1 = holes[i].1;
+        holes.remove(i);
     }
 }
 
@@ -234,6 +234,9 @@ pub struct OutflowRow {
     pub to: Option<(ProjectId, u64)>,
 }
 
+/// State writes of a block: `(key, new value or deletion)`, sorted by key.
+pub type WriteSet = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
 /// Where a committed record is: block height and index in the block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
 pub struct Location {
@@ -308,7 +311,7 @@ impl Recent {
 struct OpenBlock {
     height: u64,
     time: Timestamp,
-    marks: Vec<usize>,
+    marks: Marks,
     recent_mark: usize,
     log_before: Frontier<Blake3Hasher>,
     /// Set by `finish_block`.
@@ -364,6 +367,7 @@ pub struct State {
     pub pending_validators: Table<(u64, Address), u64>,
     pub projects: Table<ProjectId, Project>,
     pub funds: Table<FundRef, FundState>,
+    pub holes: Table<FundRef, Holes>,
     pub donations: Table<(Address, ReceiptNo), Donation>,
     pub listings: Table<(Address, ListKind), Listing>,
     pub games: Table<GameId, GameTotals>,
@@ -373,7 +377,14 @@ pub struct State {
     recent: Recent,
     verifiers: HashMap<PublicKey, Verifier>,
     open: Option<OpenBlock>,
+    /// Whether blocks produce index writes (a store needs them; a replay
+    /// that only checks the chain does not).
+    index_output: bool,
 }
+
+/// Journal marks of every table, in `tables!` order.
+type Marks = [usize; TABLES];
+const TABLES: usize = 12;
 
 macro_rules! tables {
     ($s:expr) => {
@@ -383,6 +394,7 @@ macro_rules! tables {
             &mut $s.pending_validators,
             &mut $s.projects,
             &mut $s.funds,
+            &mut $s.holes,
             &mut $s.donations,
             &mut $s.listings,
             &mut $s.games,
@@ -442,6 +454,7 @@ impl State {
             pending_validators: Table::new(t::PENDING_VALIDATORS),
             projects: Table::new(t::PROJECTS),
             funds: Table::new(t::FUNDS),
+            holes: Table::new(t::HOLES),
             donations: Table::new(t::DONATIONS),
             listings: Table::new(t::LISTINGS),
             games: Table::new(t::GAMES),
@@ -451,13 +464,14 @@ impl State {
             recent: Recent::default(),
             verifiers: HashMap::new(),
             open: None,
+            index_output: true,
         }
     }
 
     /// The state at height 0, and the genesis write set (what the store
     /// writes at initialisation). The genesis state hash is
     /// `next_state_hash(genesis_hash, 0, writes)`.
-    pub fn from_genesis(genesis: Genesis) -> (State, Vec<(Vec<u8>, Option<Vec<u8>>)>) {
+    pub fn from_genesis(genesis: Genesis) -> (State, WriteSet) {
         let mut s = State::empty(Arc::new(genesis));
         let g = s.genesis.clone();
         for m in &g.members {
@@ -555,6 +569,10 @@ impl State {
                     let (a, b) = kv(&k, &v)?;
                     s.funds.load(a, b)
                 }
+                Some(t::HOLES) => {
+                    let (a, b) = kv(&k, &v)?;
+                    s.holes.load(a, b)
+                }
                 Some(t::DONATIONS) => {
                     let (a, b) = kv(&k, &v)?;
                     s.donations.load(a, b)
@@ -635,6 +653,20 @@ impl State {
         self.verifier(key)
     }
 
+    fn marks(&mut self) -> Marks {
+        let mut m = [0; TABLES];
+        for (slot, t) in m.iter_mut().zip(tables!(self)) {
+            *slot = t.mark();
+        }
+        m
+    }
+
+    /// Whether finished blocks carry index writes (default true). A replay
+    /// that does not compare indexes turns this off and saves the work.
+    pub fn set_index_output(&mut self, on: bool) {
+        self.index_output = on;
+    }
+
     /// Opens block `height` at `time`.
     pub fn begin_block(&mut self, height: u64, time: Timestamp) -> Result<(), BlockError> {
         self.rollback_block();
@@ -650,7 +682,7 @@ impl State {
                 got: time,
             });
         }
-        let marks = tables!(self).iter().map(|t| t.mark()).collect();
+        let marks = self.marks();
         let recent_mark = self.recent.undo.len();
         self.open = Some(OpenBlock {
             height,
@@ -706,7 +738,7 @@ impl State {
                 self.genesis.params.max_records_per_block,
             ));
         }
-        let marks: Vec<usize> = tables!(self).iter().map(|t| t.mark()).collect();
+        let marks = self.marks();
         let recent_mark = self.recent.undo.len();
         let open_mark = self.open.as_ref().map(|o| {
             (
@@ -757,6 +789,9 @@ impl State {
                 max,
             });
         }
+        // Records built in memory (Record::new) skip decoding, so the
+        // stateless field rules run here too.
+        check_fields(&rec.signed.body.payload)?;
         let body = &rec.signed.body;
         let time = self.block_time();
         if body.created.0 > time.0.saturating_add(p.clock_skew_ms) {
@@ -826,11 +861,16 @@ impl State {
             .as_mut()
             .ok_or_else(|| Refusal::Store("no block is open".into()))?;
         open.records.push((rec.id, signer_key));
-        open.member_notes.push((signer, index));
+        if self.index_output {
+            open.member_notes.push((signer, index));
+        }
         Ok(())
     }
 
     fn note_fund(&mut self, fund: &FundRef, index: u32) {
+        if !self.index_output {
+            return;
+        }
         if let Some(o) = self.open.as_mut() {
             o.fund_notes.push((fund.clone(), index));
         }
@@ -936,28 +976,29 @@ impl State {
         Ok(())
     }
 
-    /// Takes an outflow FIFO from a fund (balance already checked).
-    fn outflow(
-        &mut self,
-        fund: &FundRef,
-        mut fs: FundState,
-        amount: Fen,
-        rec: RecordId,
-        kind: OutflowKind,
-        to: Option<(ProjectId, u64)>,
-        index: u32,
-    ) {
-        let (start, end) = fs.consume(amount.0);
+    /// Takes an outflow FIFO from a fund (balance already checked) and
+    /// writes its trace row; `row.end` is filled in here.
+    fn outflow(&mut self, fund: &FundRef, mut fs: FundState, mut row: OutflowRow, index: u32) {
+        let before = self.holes.get(fund).cloned().unwrap_or_default();
+        let mut holes = before.clone();
+        let (start, end) = fs.consume(&mut holes, row.amount);
         self.funds.put(fund.clone(), fs);
-        let row = OutflowRow {
-            record: rec,
-            kind,
-            end,
-            amount: amount.0,
-            to,
-        };
+        self.set_holes(fund, &before, holes);
+        row.end = end;
         self.trace_row(t::TRACE_OUTFLOWS, fund, start, &row);
         self.note_fund(fund, index);
+    }
+
+    /// Stores a fund's holes if they changed.
+    fn set_holes(&mut self, fund: &FundRef, before: &Holes, holes: Holes) {
+        if &holes == before {
+            return;
+        }
+        if holes.is_empty() {
+            self.holes.remove(fund);
+        } else {
+            self.holes.put(fund.clone(), holes);
+        }
     }
 
     fn apply_payload(
@@ -1044,6 +1085,15 @@ impl State {
             }
             Payload::RotateKey(r) => {
                 let mut m = self.member(&r.member)?;
+                // A validator's vote key may change only through the
+                // delayed validator-set path: remove it, rotate, re-add.
+                let scheduled = self
+                    .pending_validators
+                    .iter()
+                    .any(|((_, a), _)| *a == r.member);
+                if m.power > 0 || scheduled {
+                    return Err(Refusal::ValidatorKeyRotation(r.member));
+                }
                 check_member_key(&r.new_key).map_err(|e| Refusal::WeakKey(e.to_string()))?;
                 if self.keys.contains(&r.new_key) {
                     return Err(Refusal::KeyInUse(r.new_key));
@@ -1075,8 +1125,9 @@ impl State {
             }
             Payload::SetValidator(v) => {
                 let m = self.member(&v.member)?;
-                if m.suspended {
-                    return Err(Refusal::SignerSuspended(v.member));
+                // A suspended member may be removed, not given power.
+                if m.suspended && v.power > 0 {
+                    return Err(Refusal::MemberSuspended(v.member));
                 }
                 let earliest = height + self.genesis.params.validator_change_delay;
                 if v.effective_height < earliest {
@@ -1087,21 +1138,24 @@ impl State {
                 }
                 self.pending_validators
                     .put((v.effective_height, v.member), v.power);
-                // The set at that height (and every later one with no
-                // further change) must keep some voting power.
-                let far = self
+                // The set must keep voting power at every height from now
+                // on: check it at each height where a scheduled change
+                // lands (the set only changes there).
+                let mut heights: Vec<u64> = self
                     .pending_validators
                     .iter()
                     .map(|((h, _), _)| *h)
-                    .max()
-                    .unwrap_or(v.effective_height);
-                if self.validator_set(v.effective_height).total_power() == 0
-                    || self.validator_set(far).total_power() == 0
-                {
-                    return Err(Refusal::EmptyValidatorSet);
-                }
-                if self.validator_set(far).total_power() > u64::MAX / 4 {
-                    return Err(Refusal::Overflow);
+                    .collect();
+                heights.sort_unstable();
+                heights.dedup();
+                for h in heights {
+                    let total = self.validator_set(h).total_power();
+                    if total == 0 {
+                        return Err(Refusal::EmptyValidatorSet);
+                    }
+                    if total > u64::MAX / 4 {
+                        return Err(Refusal::Overflow);
+                    }
                 }
             }
             Payload::ApproveProject(a) => {
@@ -1220,7 +1274,7 @@ impl State {
                 if let Some(e) = err {
                     return Err(e);
                 }
-                if let Some(o) = self.open.as_mut() {
+                if let (true, Some(o)) = (self.index_output, self.open.as_mut()) {
                     o.donors.push((d.donor, index));
                 }
             }
@@ -1235,10 +1289,13 @@ impl State {
                 self.outflow(
                     &d.fund,
                     fs,
-                    d.amount,
-                    rec.id,
-                    OutflowKind::Disbursement,
-                    None,
+                    OutflowRow {
+                        record: rec.id,
+                        kind: OutflowKind::Disbursement,
+                        end: 0,
+                        amount: d.amount.0,
+                        to: None,
+                    },
                     index,
                 );
                 let amount = d.amount;
@@ -1275,7 +1332,9 @@ impl State {
                 let eff_end = d.start + d.amount.0 - d.refunded.0;
                 // Normalise the FIFO position past holes that start at it
                 // (balance is unchanged by this).
-                fs.consumed = fs.skip_holes(fs.consumed);
+                let before = self.holes.get(&d.fund).cloned().unwrap_or_default();
+                let mut holes = before.clone();
+                fs.consumed = skip_holes(&mut holes, fs.consumed);
                 let from = d.start.max(fs.consumed);
                 let refundable = eff_end.saturating_sub(from);
                 if r.amount.0 > refundable {
@@ -1285,7 +1344,8 @@ impl State {
                         requested: r.amount,
                     });
                 }
-                fs.add_hole(eff_end - r.amount.0, eff_end);
+                add_hole(&mut holes, eff_end - r.amount.0, eff_end);
+                self.set_holes(&d.fund, &before, holes);
                 self.trace_row(t::TRACE_HOLES, &d.fund, eff_end - r.amount.0, &eff_end);
                 fs.refunded += r.amount.0;
                 let fund = d.fund.clone();
@@ -1325,10 +1385,13 @@ impl State {
                 self.outflow(
                     &g.from,
                     fs,
-                    g.amount,
-                    rec.id,
-                    OutflowKind::Grant,
-                    Some((g.to.clone(), to_start)),
+                    OutflowRow {
+                        record: rec.id,
+                        kind: OutflowKind::Grant,
+                        end: 0,
+                        amount: g.amount.0,
+                        to: Some((g.to.clone(), to_start)),
+                    },
                     index,
                 );
                 let amount = g.amount;
@@ -1447,10 +1510,13 @@ impl State {
                 self.outflow(
                     &FundRef::WelfarePool,
                     pool,
-                    a.amount,
-                    rec.id,
-                    OutflowKind::WelfareAllocation,
-                    to,
+                    OutflowRow {
+                        record: rec.id,
+                        kind: OutflowKind::WelfareAllocation,
+                        end: 0,
+                        amount: a.amount.0,
+                        to,
+                    },
                     index,
                 );
                 let year = time.utc_year();
@@ -1512,7 +1578,7 @@ impl State {
         let open = self.open.as_ref().ok_or(BlockError::NoOpenBlock)?;
         let height = open.height;
         let mut state_writes = Vec::new();
-        let marks = open.marks.clone();
+        let marks = open.marks;
         for (tbl, m) in tables!(self).into_iter().zip(marks) {
             tbl.changes_since(m, &mut state_writes);
         }
@@ -1531,7 +1597,7 @@ impl State {
             rr.push(&id.0).map_err(|e| BlockError::Log(e.to_string()))?;
         }
         let mut index_writes = Vec::with_capacity(record_ids.len() * 2);
-        for (i, id) in record_ids.iter().enumerate() {
+        for (i, id) in record_ids.iter().enumerate().filter(|_| self.index_output) {
             index_writes.push((
                 t::record_id_key(id),
                 codec::encode(&Location {

@@ -1,6 +1,8 @@
 //! Every key family in the sled store, declared once. The store is one
-//! sled tree; the first key byte names the family. Integers in keys are
-//! big-endian so that keys sort by height and position.
+//! sled tree; the first key byte names the family. State-table keys are
+//! the family byte and the canonical (little-endian) encoding of the
+//! table's key; trace, index and chain keys put heights and positions in
+//! big-endian so that they sort in order.
 //!
 //! Three kinds of family:
 //! * **state** (`0x01..=0x1f`): the state machine's tables, loaded into
@@ -38,6 +40,9 @@ pub const SALES_REPORTS: u8 = 0x09;
 pub const WELFARE_YEARS: u8 = 0x0b;
 /// per charity per UTC year: (Address, year) → CharityYear
 pub const CHARITY_YEARS: u8 = 0x0c;
+/// refunded ranges of a fund at or after its FIFO position:
+/// FundRef → Vec<(start, end)> (absent when there are none)
+pub const HOLES: u8 = 0x0d;
 
 /// trace: 0x20 || encode(FundRef) || start BE → SourceRow
 pub const TRACE_SOURCES: u8 = 0x20;

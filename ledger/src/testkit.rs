@@ -77,12 +77,28 @@ impl DevNet {
     /// Proposes a block from `records` (refused ones left out, returned),
     /// certifies it with the four dev validators and commits it.
     pub fn commit(&mut self, records: &[Record]) -> Result<Vec<(RecordId, Refusal)>, StoreError> {
+        self.commit_with(records, &[])
+    }
+
+    /// As [`DevNet::commit`], with `verified[i]` saying record `i`'s
+    /// signature was already checked (as a node's pool does at admission).
+    pub fn commit_with(
+        &mut self,
+        records: &[Record],
+        verified: &[bool],
+    ) -> Result<Vec<(RecordId, Refusal)>, StoreError> {
         let time = self.clock;
         self.clock = Timestamp(self.clock.0 + 1_000);
         let proposer = self.address("bureau");
-        let (block, tr, refused) =
-            chain::propose(&mut self.state, time, proposer, records, &self.store)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (block, tr, refused) = chain::propose(
+            &mut self.state,
+            time,
+            proposer,
+            records,
+            verified,
+            &self.store,
+        )
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let cert = self.certify(&block);
         chain::commit(&mut self.state, &self.store, &block, &cert, &tr)?;
         Ok(refused)
@@ -102,9 +118,15 @@ impl DevNet {
     /// Proposes without committing (the block stays open in the state).
     pub fn propose(&mut self, records: &[Record]) -> Result<(BlockData, Transition), Refusal> {
         let proposer = self.address("bureau");
-        let (block, tr, _) =
-            chain::propose(&mut self.state, self.clock, proposer, records, &self.store)
-                .map_err(|e| Refusal::Store(e.to_string()))?;
+        let (block, tr, _) = chain::propose(
+            &mut self.state,
+            self.clock,
+            proposer,
+            records,
+            &[],
+            &self.store,
+        )
+        .map_err(|e| Refusal::Store(e.to_string()))?;
         Ok((block, tr))
     }
 

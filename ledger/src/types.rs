@@ -43,6 +43,48 @@ impl Timestamp {
     }
 }
 
+impl fmt::Display for Timestamp {
+    /// RFC 3339 UTC, to the second: `2026-01-01T00:00:00Z`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = *self;
+        let days = t.0 / 86_400_000;
+        let rem = t.0 % 86_400_000;
+        let year = t.utc_year();
+        let mut d = days - Timestamp::start_of_year(year).0 / 86_400_000;
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let lens = [
+            31,
+            if leap { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        let mut month = 1;
+        for l in lens {
+            if d < l {
+                break;
+            }
+            d -= l;
+            month += 1;
+        }
+        write!(
+            f,
+            "{year:04}-{month:02}-{:02}T{:02}:{:02}:{:02}Z",
+            d + 1,
+            rem / 3_600_000,
+            rem / 60_000 % 60,
+            rem / 1000 % 60
+        )
+    }
+}
+
 /// Days since 1970-01-01 to (year, month, day); H. Hinnant's algorithm.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;

@@ -15,6 +15,7 @@ const ENV: &str = "SHANLIAN_CRASH_WRITER_DIR";
 /// The writer: runs only when re-executed by `kill_nine_at_random_moments`.
 /// Commits blocks forever, flushing every third and printing its height.
 #[test]
+#[ignore = "the writer process of kill_nine_at_random_moments, not a test on its own"]
 fn crash_writer_process() {
     let Ok(dir) = std::env::var(ENV) else { return };
     let mut net = DevNet::on(Store::open(std::path::Path::new(&dir)).unwrap()).unwrap();
@@ -50,6 +51,7 @@ fn kill_nine_at_random_moments() {
             .args([
                 "--exact",
                 "crash::crash_writer_process",
+                "--ignored",
                 "--nocapture",
                 "--test-threads=1",
             ])
