@@ -317,7 +317,8 @@ struct OpenBlock {
     /// Set by `finish_block`.
     log_after: Option<Frontier<Blake3Hasher>>,
     records: Vec<(RecordId, PublicKey)>,
-    trace: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Trace rows of this block in order: (family, fund, position, row).
+    trace: Vec<(u8, FundRef, u64, Vec<u8>)>,
     donors: Vec<(Commitment, u32)>,
     /// (fund, record index) and (signer, record index) for the indexes.
     fund_notes: Vec<(FundRef, u32)>,
@@ -407,6 +408,31 @@ macro_rules! tables {
 
 fn add(a: Fen, b: Fen) -> Result<Fen, Refusal> {
     a.checked_add(b).ok_or(Refusal::Overflow)
+}
+
+/// Groups a block's trace rows into one entry per (family, fund): key
+/// `family || encode(fund) || first position BE`, value the canonical
+/// encoding of `Vec<(u64 position, row)>` in position order (rows of one
+/// fund are appended with increasing positions).
+fn group_trace_rows(rows: &[(u8, FundRef, u64, Vec<u8>)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut groups: BTreeMap<(u8, &FundRef), (u64, u64, Vec<u8>)> = BTreeMap::new();
+    for (family, fund, pos, row) in rows {
+        let g = groups
+            .entry((*family, fund))
+            .or_insert_with(|| (*pos, 0, Vec::new()));
+        g.1 += 1;
+        g.2.extend_from_slice(&pos.to_le_bytes());
+        g.2.extend_from_slice(row);
+    }
+    groups
+        .into_iter()
+        .map(|((family, fund), (first, n, body))| {
+            let mut v = Vec::with_capacity(8 + body.len());
+            v.extend_from_slice(&n.to_le_bytes());
+            v.extend_from_slice(&body);
+            (t::fund_pos_key(family, fund, first), v)
+        })
+        .collect()
 }
 
 /// `blake3("shanlian/state/v1" || 0x00 || prev || height LE || blake3(write set))`.
@@ -879,7 +905,7 @@ impl State {
     fn trace_row<V: Encode>(&mut self, family: u8, fund: &FundRef, pos: u64, row: &V) {
         if let Some(o) = self.open.as_mut() {
             o.trace
-                .push((t::fund_pos_key(family, fund, pos), codec::encode(row)));
+                .push((family, fund.clone(), pos, codec::encode(row)));
         }
     }
 
@@ -1583,9 +1609,11 @@ impl State {
             tbl.changes_since(m, &mut state_writes);
         }
         let open = self.open.as_ref().ok_or(BlockError::NoOpenBlock)?;
-        for (k, v) in &open.trace {
-            state_writes.push((k.clone(), Some(v.clone())));
-        }
+        state_writes.extend(
+            group_trace_rows(&open.trace)
+                .into_iter()
+                .map(|(k, v)| (k, Some(v))),
+        );
         state_writes.sort_by(|a, b| a.0.cmp(&b.0));
         let state_hash = next_state_hash(&self.state_hash, height, &state_writes);
         let record_ids: Vec<RecordId> = open.records.iter().map(|r| r.0).collect();

@@ -404,7 +404,8 @@ impl Store {
     }
 
     /// Ordered rows of one trace family for a fund, from the last row
-    /// starting at or before `from` up to (not including) `to`.
+    /// starting at or before `from` up to (not including) `to`. Rows are
+    /// stored grouped per block (see `state::group_trace_rows`).
     pub(crate) fn trace_rows<V: bincode::Decode<()>>(
         &self,
         family: u8,
@@ -421,18 +422,21 @@ impl Store {
             .map(|(k, _)| k.to_vec())
             .filter(|k| k.starts_with(&prefix))
             .unwrap_or_else(|| prefix.clone());
-        let mut out = Vec::new();
+        let mut rows: Vec<(u64, V)> = Vec::new();
         for item in self.tree.range(first..t::fund_pos_key(family, fund, to)) {
             let (k, v) = item?;
-            let rest = &k[prefix.len()..];
-            if rest.len() != 8 {
-                return Err(StoreError::Corrupt("trace row key".into()));
+            if k.len() != prefix.len() + 8 {
+                return Err(StoreError::Corrupt("trace group key".into()));
             }
-            let mut pb = [0u8; 8];
-            pb.copy_from_slice(rest);
-            out.push((u64::from_be_bytes(pb), codec::decode(&v)?));
+            let group: Vec<(u64, V)> = codec::decode(&v)?;
+            rows.extend(group);
         }
-        Ok(out)
+        // Keep the last row at or before `from` and everything after it
+        // that starts before `to`.
+        let skip = rows.iter().rposition(|(p, _)| *p <= from).unwrap_or(0);
+        rows.drain(..skip);
+        rows.retain(|(p, _)| *p < to);
+        Ok(rows)
     }
 }
 

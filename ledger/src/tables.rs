@@ -44,12 +44,16 @@ pub const CHARITY_YEARS: u8 = 0x0c;
 /// FundRef → Vec<(start, end)> (absent when there are none)
 pub const HOLES: u8 = 0x0d;
 
-/// trace: 0x20 || encode(FundRef) || start BE → SourceRow
+/// trace: inflows, `SourceRow` at each inflow's start position.
+///
+/// Trace rows are grouped per block: one entry per (family, fund) and
+/// block, key `family || encode(FundRef) || first position BE`, value
+/// `encode(Vec<(u64 position, row)>)`.
 pub const TRACE_SOURCES: u8 = 0x20;
-/// trace: 0x21 || encode(FundRef) || position-start BE → OutflowRow
+/// trace: outflows, `OutflowRow` at the start of the range each consumed.
 pub const TRACE_OUTFLOWS: u8 = 0x21;
-/// trace: 0x22 || encode(FundRef) || hole-start BE → hole end (u64 LE):
-/// one row per refund, the range of the inflow axis it gave back
+/// trace: refund holes, the hole's end (u64) at its start: one row per
+/// refund, the range of the inflow axis it gave back.
 pub const TRACE_HOLES: u8 = 0x22;
 
 /// block bodies: 0x30 || height BE → BlockData
