@@ -177,30 +177,13 @@ fn utc_ms(dt: &toml::value::Datetime) -> Result<Timestamp, GenesisError> {
     if d.year < 1970 {
         return Err(field("genesis_time", "before 1970"));
     }
-    let day0 = Timestamp::start_of_year(d.year as u32).0 / 86_400_000;
-    let days_before_month = |y: u16, m: u8| -> u64 {
-        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-        let lens = [
-            31,
-            if leap { 29 } else { 28 },
-            31,
-            30,
-            31,
-            30,
-            31,
-            31,
-            30,
-            31,
-            30,
-            31,
-        ];
-        lens[..(m as usize - 1).min(11)].iter().sum()
-    };
-    let days = day0 + days_before_month(d.year, d.month) + d.day as u64 - 1;
-    let ms = ((days * 24 + t.hour as u64) * 60 + t.minute as u64) * 60_000
-        + t.second as u64 * 1000
+    if !(1..=12).contains(&d.month) || !(1..=31).contains(&d.day) {
+        return Err(field("genesis_time", "not a calendar date"));
+    }
+    let ms = ((t.hour as u64 * 60 + t.minute as u64) * 60 + t.second as u64) * 1000
         + (t.nanosecond / 1_000_000) as u64;
-    Ok(Timestamp(ms))
+    let ts = Timestamp::from_utc(d.year as u32, d.month as u32, d.day as u32, ms);
+    Ok(ts)
 }
 
 impl Genesis {

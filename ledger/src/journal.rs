@@ -5,13 +5,16 @@
 
 use crate::codec;
 use std::collections::HashMap;
+
+/// The maps' hasher: foldhash, seeded per process.
+pub type Hasher = foldhash::fast::RandomState;
 use std::hash::Hash;
 
 /// One state table: a map plus the undo log of the open block.
 #[derive(Debug, Clone)]
 pub struct Table<K, V> {
     family: u8,
-    map: HashMap<K, V>,
+    map: HashMap<K, V, Hasher>,
     undo: Vec<(K, Option<V>)>,
 }
 
@@ -19,7 +22,7 @@ impl<K: Eq + Hash + Clone + bincode::Encode, V: Clone + bincode::Encode> Table<K
     pub fn new(family: u8) -> Self {
         Table {
             family,
-            map: HashMap::new(),
+            map: HashMap::default(),
             undo: Vec::new(),
         }
     }
@@ -89,7 +92,7 @@ impl<K: Eq + Hash + Clone + bincode::Encode, V: Clone + PartialEq + bincode::Enc
     fn changes_since(&self, mark: usize, out: &mut Vec<(Vec<u8>, Option<Vec<u8>>)>) {
         // The first undo entry of a key since the mark holds its value at
         // the mark; only keys whose value differs now are changes.
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = std::collections::HashSet::with_hasher(Hasher::default());
         for (k, original) in &self.undo[mark.min(self.undo.len())..] {
             if seen.insert(k) {
                 let now = self.map.get(k);

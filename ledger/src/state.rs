@@ -12,6 +12,7 @@ use crate::codec;
 use crate::crypto::{check_member_key, Domain, Verifier};
 use crate::error::{BlockError, Refusal};
 use crate::genesis::Genesis;
+use crate::journal::Hasher;
 use crate::journal::{Journaled, Table};
 use crate::lottery;
 use crate::merkle::{Blake3Hasher, Frontier};
@@ -19,7 +20,7 @@ use crate::record::*;
 use crate::tables::{self as t};
 use crate::types::*;
 use bincode::{Decode, Encode};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// A member as the ledger knows it.
@@ -264,43 +265,64 @@ impl History for NoHistory {
     }
 }
 
-/// Ids seen within the expiry window (replay protection), by expiry.
+/// Ids committed within the expiry window (replay protection), bucketed by
+/// the second their expiry falls in. A bucket is forgotten once all its
+/// expiries are before the block time; an id kept a little longer changes
+/// no verdict, because an expired record is refused before the duplicate
+/// check.
 #[derive(Debug, Clone, Default)]
 struct Recent {
-    ids: HashMap<RecordId, Timestamp>,
-    by_expiry: BTreeSet<(Timestamp, RecordId)>,
-    undo: Vec<(bool, RecordId, Timestamp)>,
+    ids: HashSet<RecordId, Hasher>,
+    buckets: BTreeMap<u64, Vec<RecordId>>,
+    undo: Vec<RecentUndo>,
+}
+
+#[derive(Debug, Clone)]
+enum RecentUndo {
+    Inserted(u64),
+    Pruned(u64, Vec<RecordId>),
 }
 
 impl Recent {
     fn insert(&mut self, id: RecordId, exp: Timestamp) {
-        self.ids.insert(id, exp);
-        self.by_expiry.insert((exp, id));
-        self.undo.push((true, id, exp));
+        let b = exp.0 / 1000;
+        self.ids.insert(id);
+        self.buckets.entry(b).or_default().push(id);
+        self.undo.push(RecentUndo::Inserted(b));
     }
-    /// Forgets ids that expired before `time`: they are refused as expired
-    /// before the duplicate check is reached.
+    /// Forgets the buckets whose expiries are all before `time`.
     fn prune(&mut self, time: Timestamp) {
-        while let Some(&(exp, id)) = self.by_expiry.first() {
-            if exp >= time {
+        while let Some((&b, _)) = self.buckets.first_key_value() {
+            if b >= time.0 / 1000 {
                 break;
             }
-            self.by_expiry.pop_first();
-            self.ids.remove(&id);
-            self.undo.push((false, id, exp));
+            let Some((b, ids)) = self.buckets.pop_first() else {
+                break;
+            };
+            for id in &ids {
+                self.ids.remove(id);
+            }
+            self.undo.push(RecentUndo::Pruned(b, ids));
         }
     }
     fn rollback(&mut self, mark: usize) {
         while self.undo.len() > mark {
-            let Some((inserted, id, exp)) = self.undo.pop() else {
-                break;
-            };
-            if inserted {
-                self.ids.remove(&id);
-                self.by_expiry.remove(&(exp, id));
-            } else {
-                self.ids.insert(id, exp);
-                self.by_expiry.insert((exp, id));
+            match self.undo.pop() {
+                Some(RecentUndo::Inserted(b)) => {
+                    if let Some(v) = self.buckets.get_mut(&b) {
+                        if let Some(id) = v.pop() {
+                            self.ids.remove(&id);
+                        }
+                        if v.is_empty() {
+                            self.buckets.remove(&b);
+                        }
+                    }
+                }
+                Some(RecentUndo::Pruned(b, ids)) => {
+                    self.ids.extend(ids.iter().copied());
+                    self.buckets.insert(b, ids);
+                }
+                None => break,
             }
         }
     }
@@ -627,9 +649,9 @@ impl State {
             }
         }
         for (id, exp) in recent {
-            s.recent.ids.insert(id, exp);
-            s.recent.by_expiry.insert((exp, id));
+            s.recent.insert(id, exp);
         }
+        s.recent.undo.clear();
         Ok(s)
     }
 
@@ -839,7 +861,7 @@ impl State {
                 max_ms: p.max_expiry_window_ms,
             });
         }
-        if self.recent.ids.contains_key(&rec.id) {
+        if self.recent.ids.contains(&rec.id) {
             return Err(Refusal::Duplicate(rec.id));
         }
         let signer_key = rec.signed.signer;
@@ -1735,7 +1757,7 @@ impl State {
 
     /// Whether an id is inside the replay window (committed recently).
     pub fn is_recent(&self, id: &RecordId) -> bool {
-        self.recent.ids.contains_key(id)
+        self.recent.ids.contains(id)
     }
 }
 

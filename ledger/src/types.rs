@@ -39,45 +39,22 @@ impl Timestamp {
     }
     /// Midnight UTC on 1 January of `year`.
     pub fn start_of_year(year: u32) -> Timestamp {
-        Timestamp(days_from_civil(year as i64, 1, 1) as u64 * 86_400_000)
+        Timestamp::from_utc(year, 1, 1, 0)
+    }
+    /// Midnight UTC of a calendar date (1970 or later) plus `ms`.
+    pub fn from_utc(year: u32, month: u32, day: u32, ms: u64) -> Timestamp {
+        Timestamp((days_from_civil(year as i64, month, day).max(0) as u64) * 86_400_000 + ms)
     }
 }
 
 impl fmt::Display for Timestamp {
     /// RFC 3339 UTC, to the second: `2026-01-01T00:00:00Z`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let t = *self;
-        let days = t.0 / 86_400_000;
-        let rem = t.0 % 86_400_000;
-        let year = t.utc_year();
-        let mut d = days - Timestamp::start_of_year(year).0 / 86_400_000;
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-        let lens = [
-            31,
-            if leap { 29 } else { 28 },
-            31,
-            30,
-            31,
-            30,
-            31,
-            31,
-            30,
-            31,
-            30,
-            31,
-        ];
-        let mut month = 1;
-        for l in lens {
-            if d < l {
-                break;
-            }
-            d -= l;
-            month += 1;
-        }
+        let (y, m, d) = civil_from_days((self.0 / 86_400_000) as i64);
+        let rem = self.0 % 86_400_000;
         write!(
             f,
-            "{year:04}-{month:02}-{:02}T{:02}:{:02}:{:02}Z",
-            d + 1,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
             rem / 3_600_000,
             rem / 60_000 % 60,
             rem / 1000 % 60

@@ -232,39 +232,48 @@ pub fn verify_store_with(
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<Prepared>, VerifyError>>(2);
     let reader_store = store.clone();
     let tip_height = tip.height;
-    let reader = std::thread::spawn(move || {
-        let mut cache = HashMap::new();
-        let mut h = 1;
-        while h <= tip_height {
-            let mut window = Vec::new();
-            let mut n = 0;
-            while h <= tip_height && n < 8192 {
-                match load(&reader_store, h, max_bytes) {
-                    Ok((block, cert, records)) => {
-                        n += records.len().max(1);
-                        let sig_ok = vec![false; records.len()];
-                        window.push(Prepared {
-                            height: h,
-                            block,
-                            cert,
-                            records,
-                            sig_ok,
-                        });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("verify-sig-{i}"))
+        .build()
+        .map_err(|e| VerifyError::Tip(format!("cannot start verifier threads: {e}")))?;
+    let reader = std::thread::Builder::new()
+        .name("verify-reader".into())
+        .spawn(move || {
+            let mut cache = HashMap::new();
+            let mut h = 1;
+            while h <= tip_height {
+                let mut window = Vec::new();
+                let mut n = 0;
+                while h <= tip_height && n < 8192 {
+                    match load(&reader_store, h, max_bytes) {
+                        Ok((block, cert, records)) => {
+                            n += records.len().max(1);
+                            let sig_ok = vec![false; records.len()];
+                            window.push(Prepared {
+                                height: h,
+                                block,
+                                cert,
+                                records,
+                                sig_ok,
+                            });
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Ok(window));
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
                     }
-                    Err(e) => {
-                        let _ = tx.send(Ok(window));
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
+                    h += 1;
                 }
-                h += 1;
+                pool.install(|| {
+                    check_signatures(&mut window, &genesis_hash, &mut cache, opts.strict_only)
+                });
+                if tx.send(Ok(window)).is_err() {
+                    return;
+                }
             }
-            check_signatures(&mut window, &genesis_hash, &mut cache, opts.strict_only);
-            if tx.send(Ok(window)).is_err() {
-                return;
-            }
-        }
-    });
+        })
+        .map_err(|e| VerifyError::Tip(format!("cannot start the verifier reader: {e}")))?;
 
     let result = (|| {
         for window in rx.iter() {

@@ -110,6 +110,15 @@ impl Model {
     }
 }
 
+/// Charity `c`'s project fund or its general fund.
+fn fund_of(net: &DevNet, c: usize, project: bool) -> FundRef {
+    if project {
+        project_of(c)
+    } else {
+        FundRef::General(net.address(CHARITIES[c]))
+    }
+}
+
 fn project_of(c: usize) -> FundRef {
     FundRef::Project(ProjectId(format!("PRJ-{c}")))
 }
@@ -151,11 +160,7 @@ fn run(ops: Vec<Op>, block_sizes: Vec<usize>) -> Result<(), TestCaseError> {
                     project,
                     amount,
                 } => {
-                    let f = if *project {
-                        project_of(*charity)
-                    } else {
-                        FundRef::General(net.address(CHARITIES[*charity]))
-                    };
+                    let f = fund_of(&net, *charity, *project);
                     let r = net.receipt();
                     let rec = net.sign(
                         CHARITIES[*charity],
@@ -169,11 +174,7 @@ fn run(ops: Vec<Op>, block_sizes: Vec<usize>) -> Result<(), TestCaseError> {
                     project,
                     amount,
                 } => {
-                    let f = if *project {
-                        project_of(*charity)
-                    } else {
-                        FundRef::General(net.address(CHARITIES[*charity]))
-                    };
+                    let f = fund_of(&net, *charity, *project);
                     (
                         net.sign(CHARITIES[*charity], p::disbursement(f.clone(), *amount)),
                         f,
@@ -194,11 +195,7 @@ fn run(ops: Vec<Op>, block_sizes: Vec<usize>) -> Result<(), TestCaseError> {
                     project,
                     amount,
                 } => {
-                    let f = if *project {
-                        project_of(*from)
-                    } else {
-                        FundRef::General(net.address(CHARITIES[*from]))
-                    };
+                    let f = fund_of(&net, *from, *project);
                     (
                         net.sign(
                             CHARITIES[*from],
