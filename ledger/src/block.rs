@@ -113,6 +113,29 @@ impl VoteBody {
     }
 }
 
+/// The signed content of a block proposal: the proposer's claim that
+/// `value` (a header hash) is its proposal for `(height, round)`.
+/// `pol_round` is the proof-of-lock round, `None` when there is none.
+/// Signed message: `"shanlian/proposal/v1" || 0x00 || genesis_hash ||
+/// encode(ProposalBody)`.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct ProposalBody {
+    pub height: u64,
+    pub round: u32,
+    pub pol_round: Option<u32>,
+    pub value: Hash32,
+    pub proposer: Address,
+}
+
+impl ProposalBody {
+    pub fn sign_bytes(&self, genesis: &Hash32) -> Vec<u8> {
+        crate::crypto::signing_message(Domain::Proposal, genesis, &codec::encode(self))
+    }
+    pub fn sign(&self, key: &Keypair, genesis: &Hash32) -> Signature {
+        key.sign(Domain::Proposal, genesis, &codec::encode(self))
+    }
+}
+
 /// One precommit in a certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct CommitSignature {

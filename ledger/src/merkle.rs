@@ -461,7 +461,7 @@ pub fn tile_to_bytes(tile: &[Hash]) -> Vec<u8> {
 /// Parses a tile; fails on a length that is not a multiple of 32 or above 256 hashes.
 pub fn tile_from_bytes(bytes: &[u8]) -> Result<Vec<Hash>, StoreError> {
     let bad = || StoreError::new(format!("invalid tile length: {} bytes", bytes.len()));
-    if bytes.len() % 32 != 0 || bytes.len() > 32 * TILE_WIDTH as usize {
+    if !bytes.len().is_multiple_of(32) || bytes.len() > 32 * TILE_WIDTH as usize {
         return Err(bad());
     }
     bytes
@@ -664,7 +664,7 @@ pub fn append_batch<H: MerkleHasher, R: TileReader + ?Sized, L: AsRef<[u8]>>(
     let mut bands = vec![Vec::new(); usize::from(64 / TILE_HEIGHT)];
     let mut collect = |id: NodeId, h: &Hash| {
         let band = bands.get_mut(usize::from(id.level / TILE_HEIGHT));
-        if let Some(band) = band.filter(|_| id.level % TILE_HEIGHT == 0) {
+        if let Some(band) = band.filter(|_| id.level.is_multiple_of(TILE_HEIGHT)) {
             band.push(*h);
         }
     };

@@ -822,13 +822,15 @@ impl State {
         self.open.as_ref().map(|o| o.height).unwrap_or(self.height)
     }
 
-    /// The record-level rules, in the order docs/SPEC.md gives them.
-    fn apply_inner(
+    /// The record-level rules (SPEC §8.2, rules 1–10) at time `time`:
+    /// size, fields, time window, replay, signer, role and signature.
+    /// Returns the signing member. Changes nothing but the verifier cache.
+    fn check_envelope(
         &mut self,
         rec: &Record,
+        time: Timestamp,
         sig_ok: bool,
-        history: &dyn History,
-    ) -> Result<(), Refusal> {
+    ) -> Result<Address, Refusal> {
         let p = &self.genesis.params;
         let max = p.max_record_bytes as usize;
         if rec.bytes.len() > max {
@@ -841,7 +843,6 @@ impl State {
         // stateless field rules run here too.
         check_fields(&rec.signed.body.payload)?;
         let body = &rec.signed.body;
-        let time = self.block_time();
         if body.created.0 > time.0.saturating_add(p.clock_skew_ms) {
             return Err(Refusal::NotYetValid {
                 created: body.created,
@@ -897,6 +898,30 @@ impl State {
             )
             .map_err(|_| Refusal::BadSignature)?;
         }
+        Ok(signer)
+    }
+
+    /// Pool admission: whether `rec` could be committed in a block at time
+    /// `now` as far as rules that need no payload state go — size, fields,
+    /// time window, not already committed, signer an active member whose
+    /// role permits the payload, strict signature. Changes nothing. Payload
+    /// rules (balances, receipts, …) are left to block building, where
+    /// order is known.
+    pub fn admit(&mut self, rec: &Record, now: Timestamp) -> Result<(), Refusal> {
+        self.check_envelope(rec, now, false).map(|_| ())
+    }
+
+    fn apply_inner(
+        &mut self,
+        rec: &Record,
+        sig_ok: bool,
+        history: &dyn History,
+    ) -> Result<(), Refusal> {
+        let time = self.block_time();
+        let signer = self.check_envelope(rec, time, sig_ok)?;
+        let body = &rec.signed.body;
+        let signer_key = rec.signed.signer;
+        let payload = &body.payload;
         self.recent.insert(rec.id, body.expires);
         let index = self
             .open

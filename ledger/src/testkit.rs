@@ -348,6 +348,18 @@ pub fn spec_vectors() -> Vec<(&'static str, String)> {
         "precommit-signature",
         hex::encode(vote.sign(key("bureau"), &gh).0),
     ));
+    let proposal = crate::block::ProposalBody {
+        height: 1,
+        round: 0,
+        pol_round: None,
+        value: header.hash(),
+        proposer: Address::of_key(&key("bureau").public()),
+    };
+    v.push(("proposal-sign-bytes", hex::encode(proposal.sign_bytes(&gh))));
+    v.push((
+        "proposal-signature",
+        hex::encode(proposal.sign(key("bureau"), &gh).0),
+    ));
     let writes = vec![(vec![0x01, 0xaa], Some(vec![0x05])), (vec![0x02], None)];
     v.push((
         "state-hash",

@@ -33,7 +33,7 @@ fn crash_writer_process() {
         }
         recs.push(net.sign("charity-federation", p::disbursement(fund.clone(), 1_500)));
         net.commit_all(&recs).unwrap();
-        if net.state.height % 3 == 0 {
+        if net.state.height.is_multiple_of(3) {
             net.store.flush().unwrap();
             println!("flushed {}", net.state.height);
         }

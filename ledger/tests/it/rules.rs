@@ -688,3 +688,52 @@ fn write_set_holds_only_real_changes() {
     assert_eq!(tr.record_ids.len(), 1);
     assert!(tr.state_writes.is_empty(), "{:?}", tr.state_writes);
 }
+
+#[test]
+fn pool_admission_uses_the_record_rules_and_changes_nothing() {
+    let mut net = net();
+    let fund = FundRef::General(net.address("charity-federation"));
+    let receipt = net.receipt();
+    let ok = net.sign(
+        "charity-federation",
+        p::donation(receipt, fund.clone(), 100, 1),
+    );
+    let before = net.state.entries();
+    let now = net.clock;
+    net.state.admit(&ok, now).unwrap();
+    assert_eq!(net.state.entries(), before);
+    // Admission does not look at balances: that needs block order.
+    let overspend = net.sign(
+        "charity-federation",
+        p::disbursement(fund.clone(), 1_000_000),
+    );
+    net.state.admit(&overspend, now).unwrap();
+    // But it applies every record-level rule.
+    let wrong_role = net.sign(
+        "auditor",
+        p::donation(ReceiptNo("A1".into()), fund.clone(), 1, 1),
+    );
+    assert_eq!(
+        net.state.admit(&wrong_role, now).unwrap_err().code(),
+        "signer.role"
+    );
+    let mut forged = ok.clone();
+    forged.signed.signature.0[0] ^= 1;
+    let forged = Record::new(forged.signed);
+    assert_eq!(
+        net.state.admit(&forged, now).unwrap_err().code(),
+        "signer.bad_signature"
+    );
+    assert_eq!(
+        net.state
+            .admit(&ok, Timestamp(now.0 + 700_000))
+            .unwrap_err()
+            .code(),
+        "time.expired"
+    );
+    net.commit_all(std::slice::from_ref(&ok)).unwrap();
+    assert_eq!(
+        net.state.admit(&ok, net.clock).unwrap_err().code(),
+        "record.duplicate"
+    );
+}
