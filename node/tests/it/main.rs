@@ -1,0 +1,3 @@
+//! Node integration tests: real Malachite engines on loopback ports.
+
+mod consensus;
