@@ -31,6 +31,29 @@ const PART_BYTES: usize = 256 * 1024;
 /// Records waiting for a block, shared with whatever feeds them in.
 pub type SharedPool = Arc<Mutex<Vec<Record>>>;
 
+/// Why a record was not taken into the pool.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmitError {
+    #[error("refused: {0}")]
+    Refused(shanlian_ledger::Refusal),
+    #[error("the pool is full ({0} records); try again later")]
+    Full(usize),
+}
+
+/// A request to admit a record into the pool, answered by the app loop.
+pub struct Admission {
+    pub record: Record,
+    pub reply: tokio::sync::oneshot::Sender<Result<(), AdmitError>>,
+}
+
+/// The most records a pool holds before it says "full".
+pub const POOL_MAX_RECORDS: usize = 100_000;
+
+/// Why records left the pool without being committed, by id (for status
+/// queries); bounded to the most recent entries.
+pub type SharedRefusals =
+    Arc<Mutex<HashMap<shanlian_ledger::types::RecordId, shanlian_ledger::Refusal>>>;
+
 /// A proposal stream being reassembled.
 #[derive(Default)]
 struct PartialStream {
@@ -71,10 +94,18 @@ pub struct App {
     /// Values validated per round, handed back at `StartedRound`.
     validated: HashMap<u32, Vec<ProposedValue<Ctx>>>,
     streams: HashMap<(PeerId, Bytes), PartialStream>,
+    refusals: SharedRefusals,
 }
 
 impl App {
-    pub fn new(ctx: Ctx, state: State, store: Store, key: Arc<Keypair>, pool: SharedPool) -> App {
+    pub fn new(
+        ctx: Ctx,
+        state: State,
+        store: Store,
+        key: Arc<Keypair>,
+        pool: SharedPool,
+        refusals: SharedRefusals,
+    ) -> App {
         let me = Address(shanlian_ledger::types::Address::of_key(&key.public()));
         App {
             ctx,
@@ -87,6 +118,7 @@ impl App {
             own: HashMap::new(),
             validated: HashMap::new(),
             streams: HashMap::new(),
+            refusals,
         }
     }
 
@@ -103,11 +135,43 @@ impl App {
         )
     }
 
-    /// Handles engine messages until the engine stops.
-    pub async fn run(mut self, mut channels: Channels<Ctx>) -> Result<(), AppError> {
-        while let Some(msg) = channels.consensus.recv().await {
-            self.handle(msg, &channels).await?;
+    /// Handles engine messages and pool admissions until the engine stops.
+    pub async fn run(
+        mut self,
+        mut channels: Channels<Ctx>,
+        mut admissions: tokio::sync::mpsc::Receiver<Admission>,
+    ) -> Result<(), AppError> {
+        loop {
+            tokio::select! {
+                msg = channels.consensus.recv() => match msg {
+                    Some(msg) => self.handle(msg, &channels).await?,
+                    None => return Ok(()),
+                },
+                Some(a) = admissions.recv() => {
+                    let result = self.admit(a.record);
+                    let _ = a.reply.send(result);
+                }
+            }
         }
+    }
+
+    /// Pool admission: the ledger's record-level rules at the node's
+    /// clock, duplicates dropped silently, a bounded pool.
+    fn admit(&mut self, record: Record) -> Result<(), AdmitError> {
+        let mut pool = match self.pool.lock() {
+            Ok(p) => p,
+            Err(p) => p.into_inner(),
+        };
+        if pool.iter().any(|r| r.id == record.id) {
+            return Ok(());
+        }
+        if pool.len() >= POOL_MAX_RECORDS {
+            return Err(AdmitError::Full(pool.len()));
+        }
+        self.state
+            .admit(&record, now())
+            .map_err(AdmitError::Refused)?;
+        pool.push(record);
         Ok(())
     }
 
@@ -242,14 +306,8 @@ impl App {
             Ok(p) => p.clone(),
             Err(p) => p.into_inner().clone(),
         };
-        let now = Timestamp(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0),
-        );
-        let time = Timestamp(now.0.max(self.state.time.0 + 1));
-        let (block, _, _) = chain::propose(
+        let time = Timestamp(now().0.max(self.state.time.0 + 1));
+        let (block, _, refused) = chain::propose(
             &mut self.state,
             time,
             self.me.0,
@@ -259,6 +317,19 @@ impl App {
         )
         .map_err(AppError::Apply)?;
         self.state.rollback_block();
+        // Refused records leave the pool; their reasons stay queryable.
+        if !refused.is_empty() {
+            let ids: std::collections::HashSet<_> = refused.iter().map(|(id, _)| *id).collect();
+            if let Ok(mut pool) = self.pool.lock() {
+                pool.retain(|r| !ids.contains(&r.id));
+            }
+            if let Ok(mut map) = self.refusals.lock() {
+                if map.len() > 100_000 {
+                    map.clear();
+                }
+                map.extend(refused);
+            }
+        }
         let hash = BlockHash(block.header.hash());
         self.blocks.insert(hash, block);
         Ok(hash)
@@ -440,6 +511,16 @@ impl App {
             .retain(|(_, id), _| id.len() >= 8 && id[..8] >= next.to_be_bytes()[..]);
         Ok(())
     }
+}
+
+/// Wall-clock UTC now, in ledger time.
+pub fn now() -> Timestamp {
+    Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
+    )
 }
 
 /// The engine's certificate as the ledger's.

@@ -9,6 +9,9 @@
 
 pub mod app;
 pub mod codec;
+pub mod config;
 pub mod ctx;
+pub mod http;
+pub mod localnet;
 pub mod node;
 pub mod signing;

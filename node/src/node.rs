@@ -2,7 +2,7 @@
 //! (permissioned: persistent peers only, no discovery, a protocol name
 //! per chain) and the application loop that answers it.
 
-use crate::app::{App, AppError, SharedPool};
+use crate::app::{Admission, App, AppError, SharedPool, SharedRefusals};
 use crate::codec::ShanlianCodec;
 use crate::ctx::{Address, Ctx};
 use crate::signing::{NodeSigner, NodeVerifier};
@@ -75,6 +75,11 @@ pub struct Node {
     pub engine: EngineHandle,
     pub app: tokio::task::JoinHandle<Result<(), AppError>>,
     pub store: Store,
+    /// Submit records for admission into this node's pool.
+    pub admissions: tokio::sync::mpsc::Sender<Admission>,
+    pub refusals: SharedRefusals,
+    pub pool: SharedPool,
+    pub genesis: Genesis,
 }
 
 /// Opens the store, starts the engine and the application loop.
@@ -99,6 +104,20 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
         value_sync: ValueSyncConfig::default(),
     };
 
+    // A member that holds no voting power follows consensus without signing.
+    let validator = state
+        .validator_set(state.height + 1)
+        .get(&address.0)
+        .is_some();
+    let consensus_ctx = if validator {
+        ConsensusContext::new_validator(
+            address,
+            Box::new(NodeVerifier::new(genesis_hash)),
+            Box::new(NodeSigner::new(key.clone(), genesis_hash)),
+        )
+    } else {
+        ConsensusContext::new_full_node(address, Box::new(NodeVerifier::new(genesis_hash)))
+    };
     let net_key = NetKeypair::ed25519_from_bytes(opts.node_key_seed)
         .map_err(|e| StartError::NodeKey(e.to_string()))?;
     let identity = NetworkIdentity::new(opts.moniker, net_key, Some(address.to_string()));
@@ -107,17 +126,30 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
         cfg,
         WalContext::new(opts.home.join("wal").join("consensus.wal"), ShanlianCodec),
         NetworkContext::new(identity, ShanlianCodec),
-        ConsensusContext::new_validator(
-            address,
-            Box::new(NodeVerifier::new(genesis_hash)),
-            Box::new(NodeSigner::new(key.clone(), genesis_hash)),
-        ),
+        consensus_ctx,
         SyncContext::new(ShanlianCodec),
         RequestContext::new(100),
     )
     .await
     .map_err(|e| StartError::Engine(e.to_string()))?;
-    let app = App::new(ctx, state, store.clone(), key, opts.pool);
-    let app = tokio::spawn(app.run(channels));
-    Ok(Node { engine, app, store })
+    let refusals = SharedRefusals::default();
+    let (admissions, rx) = tokio::sync::mpsc::channel(1024);
+    let app = App::new(
+        ctx,
+        state,
+        store.clone(),
+        key,
+        opts.pool.clone(),
+        refusals.clone(),
+    );
+    let app = tokio::spawn(app.run(channels, rx));
+    Ok(Node {
+        engine,
+        app,
+        store,
+        admissions,
+        refusals,
+        pool: opts.pool,
+        genesis: opts.genesis,
+    })
 }

@@ -1,3 +1,4 @@
 //! Node integration tests: real Malachite engines on loopback ports.
 
 mod consensus;
+mod processes;

@@ -1,0 +1,183 @@
+//! The node's TOML configuration, and `testnet`: genesis, keys and configs
+//! for a local network on loopback ports.
+
+use serde::{Deserialize, Serialize};
+use shanlian_ledger::crypto::Keypair;
+use shanlian_ledger::genesis::{dev_genesis, Genesis, GenesisMember, Params};
+use shanlian_ledger::types::{NodeKey, Role, Timestamp, Uscc};
+use std::path::{Path, PathBuf};
+
+/// One node's configuration. Relative paths are relative to the folder of
+/// the configuration file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// A name for logs.
+    pub moniker: String,
+    /// The genesis file.
+    pub genesis: PathBuf,
+    /// Where the node keeps its sled store and consensus WAL.
+    pub data_dir: PathBuf,
+    /// The member key (PKCS#8 PEM) that signs this node's votes.
+    pub member_key: PathBuf,
+    /// The node's libp2p identity key (PKCS#8 PEM).
+    pub node_key: PathBuf,
+    /// Consensus listen address, e.g. `/ip4/127.0.0.1/tcp/27000`.
+    pub listen: String,
+    /// The other nodes, each `/ip4/…/tcp/…/p2p/<peer id>`.
+    pub peers: Vec<String>,
+    /// Local HTTP endpoint for records, e.g. `127.0.0.1:28000`.
+    pub http: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {reason}")]
+    File { path: PathBuf, reason: String },
+}
+
+fn file_err(path: &Path, reason: impl ToString) -> ConfigError {
+    ConfigError::File {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+impl Config {
+    /// Reads a configuration file; relative paths become relative to it.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| file_err(path, e))?;
+        let mut c: Config = toml::from_str(&text).map_err(|e| file_err(path, e))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [
+            &mut c.genesis,
+            &mut c.data_dir,
+            &mut c.member_key,
+            &mut c.node_key,
+        ] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        Ok(c)
+    }
+
+    pub fn read_genesis(&self) -> Result<Genesis, ConfigError> {
+        let text =
+            std::fs::read_to_string(&self.genesis).map_err(|e| file_err(&self.genesis, e))?;
+        Genesis::from_toml(&text).map_err(|e| file_err(&self.genesis, e))
+    }
+
+    pub fn read_key(path: &Path) -> Result<Keypair, ConfigError> {
+        let pem = std::fs::read_to_string(path).map_err(|e| file_err(path, e))?;
+        Keypair::from_pkcs8_pem(&pem).map_err(|e| file_err(path, e))
+    }
+}
+
+/// A syntactically valid code from a 15-character prefix and a number.
+fn uscc(prefix15: &str, i: usize) -> Uscc {
+    let first17 = format!("{prefix15}{:02}", i % 100);
+    let c = Uscc::check_char(&first17).unwrap_or('0');
+    Uscc(format!("{first17}{c}"))
+}
+
+/// Writes a local network of `validators` nodes to `out`: `genesis.toml`,
+/// `node-<i>/{config.toml, member.pem, node.pem}`, and `keys/<label>.pem`
+/// for the members that run no node (a charity, to sign test records).
+/// Keys are freshly generated. Ports: consensus `base_port + i`, HTTP
+/// `base_port + 100 + i`.
+pub fn testnet(validators: usize, out: &Path, base_port: u16) -> Result<(), ConfigError> {
+    if validators == 0 {
+        return Err(file_err(out, "at least one validator is needed"));
+    }
+    std::fs::create_dir_all(out).map_err(|e| file_err(out, e))?;
+    let roles = [
+        Role::Bureau,
+        Role::Charity,
+        Role::LotteryCentre,
+        Role::Auditor,
+    ];
+    let mut members = Vec::new();
+    let mut nodes = Vec::new();
+    for i in 0..validators {
+        let key = Keypair::generate();
+        let node_key = Keypair::generate();
+        let role = if i < roles.len() {
+            roles[i]
+        } else {
+            Role::Charity
+        };
+        members.push(GenesisMember {
+            name: format!("validator-{i}"),
+            role,
+            uscc: uscc("53440300MJL0000", i),
+            public_key: key.public(),
+            node: NodeKey(node_key.public().0),
+            power: 10,
+        });
+        nodes.push((key, node_key));
+    }
+    let charity = Keypair::generate();
+    members.push(GenesisMember {
+        name: "charity-a".into(),
+        role: Role::Charity,
+        uscc: uscc("53440300MJL0001", 0),
+        public_key: charity.public(),
+        node: NodeKey(Keypair::generate().public().0),
+        power: 0,
+    });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() * 1000)
+        .unwrap_or(0);
+    let genesis = Genesis {
+        chain_id: "shanlian-local".into(),
+        time: Timestamp(now),
+        params: Params::default(),
+        members,
+        games: dev_genesis().0.games,
+    };
+    genesis.validate().map_err(|e| file_err(out, e))?;
+    let write = |p: PathBuf, s: String| std::fs::write(&p, s).map_err(|e| file_err(&p, e));
+    write(out.join("genesis.toml"), genesis.to_toml())?;
+    std::fs::create_dir_all(out.join("keys")).map_err(|e| file_err(out, e))?;
+    write(
+        out.join("keys/charity-a.pem"),
+        charity.to_pkcs8_pem().map_err(|e| file_err(out, e))?,
+    )?;
+    let addr = |i: usize| {
+        format!(
+            "/ip4/127.0.0.1/tcp/{}/p2p/{}",
+            base_port as usize + i,
+            NodeKey(nodes[i].1.public().0).peer_id()
+        )
+    };
+    for (i, (key, node_key)) in nodes.iter().enumerate() {
+        let dir = out.join(format!("node-{i}"));
+        std::fs::create_dir_all(&dir).map_err(|e| file_err(&dir, e))?;
+        write(
+            dir.join("member.pem"),
+            key.to_pkcs8_pem().map_err(|e| file_err(&dir, e))?,
+        )?;
+        write(
+            dir.join("node.pem"),
+            node_key.to_pkcs8_pem().map_err(|e| file_err(&dir, e))?,
+        )?;
+        let config = Config {
+            moniker: format!("node-{i}"),
+            genesis: PathBuf::from("../genesis.toml"),
+            data_dir: PathBuf::from("data"),
+            member_key: PathBuf::from("member.pem"),
+            node_key: PathBuf::from("node.pem"),
+            listen: format!("/ip4/127.0.0.1/tcp/{}", base_port as usize + i),
+            peers: (0..validators).filter(|j| *j != i).map(addr).collect(),
+            http: format!("127.0.0.1:{}", base_port as usize + 100 + i),
+        };
+        let text = toml::to_string(&config).map_err(|e| file_err(&dir, e))?;
+        write(
+            dir.join("config.toml"),
+            format!("# shanlian-node configuration (see `shanlian-node --help`)\n{text}"),
+        )?;
+    }
+    Ok(())
+}
