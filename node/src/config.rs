@@ -28,6 +28,10 @@ pub struct Config {
     pub peers: Vec<String>,
     /// Local HTTP endpoint for records, e.g. `127.0.0.1:28000`.
     pub http: String,
+    /// Record-gossip listen address (a second swarm, separate from consensus).
+    pub gossip_listen: String,
+    /// The other nodes' gossip addresses, each `/ip4/…/tcp/…/p2p/<peer id>`.
+    pub gossip_peers: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,11 +88,14 @@ fn uscc(prefix15: &str, i: usize) -> Uscc {
 /// Writes a local network of `validators` nodes to `out`: `genesis.toml`,
 /// `node-<i>/{config.toml, member.pem, node.pem}`, and `keys/<label>.pem`
 /// for the members that run no node (a charity, to sign test records).
-/// Keys are freshly generated. Ports: consensus `base_port + i`, HTTP
-/// `base_port + 100 + i`.
+/// Keys are freshly generated. Ports: consensus `base_port + i`, record
+/// gossip `base_port + 50 + i`, HTTP `base_port + 100 + i`.
 pub fn testnet(validators: usize, out: &Path, base_port: u16) -> Result<(), ConfigError> {
-    if validators == 0 {
-        return Err(file_err(out, "at least one validator is needed"));
+    if validators == 0 || validators > 50 {
+        return Err(file_err(
+            out,
+            "between 1 and 50 validators (ports are base + i, + 50 + i, + 100 + i)",
+        ));
     }
     std::fs::create_dir_all(out).map_err(|e| file_err(out, e))?;
     let roles = [
@@ -145,10 +152,10 @@ pub fn testnet(validators: usize, out: &Path, base_port: u16) -> Result<(), Conf
         out.join("keys/charity-a.pem"),
         charity.to_pkcs8_pem().map_err(|e| file_err(out, e))?,
     )?;
-    let addr = |i: usize| {
+    let addr = |i: usize, offset: usize| {
         format!(
             "/ip4/127.0.0.1/tcp/{}/p2p/{}",
-            base_port as usize + i,
+            base_port as usize + offset + i,
             NodeKey(nodes[i].1.public().0).peer_id()
         )
     };
@@ -170,8 +177,16 @@ pub fn testnet(validators: usize, out: &Path, base_port: u16) -> Result<(), Conf
             member_key: PathBuf::from("member.pem"),
             node_key: PathBuf::from("node.pem"),
             listen: format!("/ip4/127.0.0.1/tcp/{}", base_port as usize + i),
-            peers: (0..validators).filter(|j| *j != i).map(addr).collect(),
+            peers: (0..validators)
+                .filter(|j| *j != i)
+                .map(|j| addr(j, 0))
+                .collect(),
             http: format!("127.0.0.1:{}", base_port as usize + 100 + i),
+            gossip_listen: format!("/ip4/127.0.0.1/tcp/{}", base_port as usize + 50 + i),
+            gossip_peers: (0..validators)
+                .filter(|j| *j != i)
+                .map(|j| addr(j, 50))
+                .collect(),
         };
         let text = toml::to_string(&config).map_err(|e| file_err(&dir, e))?;
         write(

@@ -31,6 +31,8 @@ pub struct Api {
     pub pool: SharedPool,
     pub refusals: SharedRefusals,
     pub max_record_bytes: usize,
+    /// Where admitted records are spread to the other nodes.
+    pub gossip: Option<crate::gossip::Publisher>,
 }
 
 /// The router (no socket: tests can drive it directly).
@@ -52,6 +54,7 @@ async fn submit(State(api): State<Api>, body: Bytes) -> Response {
         Err(e) => return error(StatusCode::BAD_REQUEST, e.code(), e.to_string()),
     };
     let id = record.id;
+    let bytes = record.bytes.clone();
     let (reply, rx) = oneshot::channel();
     if api
         .admissions
@@ -66,11 +69,16 @@ async fn submit(State(api): State<Api>, body: Bytes) -> Response {
         );
     }
     match rx.await {
-        Ok(Ok(())) => (
-            StatusCode::ACCEPTED,
-            Json(json!({ "id": id.to_hex(), "status": "pending" })),
-        )
-            .into_response(),
+        Ok(Ok(())) => {
+            if let Some(g) = &api.gossip {
+                g.publish(bytes).await;
+            }
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({ "id": id.to_hex(), "status": "pending" })),
+            )
+                .into_response()
+        }
         Ok(Err(AdmitError::Refused(r))) => error(StatusCode::BAD_REQUEST, r.code(), r.to_string()),
         Ok(Err(e @ AdmitError::Full(_))) => {
             error(StatusCode::SERVICE_UNAVAILABLE, "pool.full", e.to_string())

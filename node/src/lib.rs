@@ -11,6 +11,7 @@ pub mod app;
 pub mod codec;
 pub mod config;
 pub mod ctx;
+pub mod gossip;
 pub mod http;
 pub mod localnet;
 pub mod node;

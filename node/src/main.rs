@@ -67,7 +67,10 @@ fn main() -> ExitCode {
             .with_env_filter(filter)
             .init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .init();
     }
     let result = match cli.command {
         Command::Testnet {
@@ -138,12 +141,33 @@ fn run(config: PathBuf) -> Result<(), String> {
         })
         .await
         .map_err(|e| e.to_string())?;
+        // Record gossip between members' nodes only.
+        let gossip_listen = cfg
+            .gossip_listen
+            .parse()
+            .map_err(|e| format!("gossip listen address {}: {e}", cfg.gossip_listen))?;
+        let mut gossip_peers = Vec::new();
+        for p in &cfg.gossip_peers {
+            gossip_peers.push(p.parse().map_err(|e| format!("gossip peer address {p}: {e}"))?);
+        }
+        let allowed = node.genesis.members.iter().filter_map(|m| shanlian_node::gossip::peer_id(&m.node)).collect();
+        let topic = format!("/shanlian/{}/records/v1", node.genesis.chain_id);
+        let publisher = shanlian_node::gossip::start(
+            node_key.seed(),
+            gossip_listen,
+            gossip_peers,
+            allowed,
+            topic,
+            node.admissions.clone(),
+            max_record_bytes,
+        )?;
         let api = Api {
             admissions: node.admissions.clone(),
             store: node.store.clone(),
             pool: node.pool.clone(),
             refusals: node.refusals.clone(),
             max_record_bytes,
+            gossip: Some(publisher),
         };
         tracing::info!(moniker = %cfg.moniker, http = %cfg.http, listen = %cfg.listen, "node started");
         let server = axum::serve(http, router(api)).with_graceful_shutdown(shutdown_signal());

@@ -204,19 +204,8 @@ mod tests {
             .verify_commit_certificate(&ctx, &cert, &set, Default::default())
             .await
             .unwrap();
-        let ours = shanlian_ledger::block::CommitCertificate {
-            height: 5,
-            round: 2,
-            header_hash: value.0,
-            signatures: cert
-                .commit_signatures
-                .iter()
-                .map(|s| shanlian_ledger::block::CommitSignature {
-                    validator: s.address.0,
-                    signature: s.signature,
-                })
-                .collect(),
-        };
+        let ours = crate::app::to_ledger(&cert);
+        assert_eq!((ours.height, ours.round, ours.header_hash), (5, 2, value.0));
         ours.verify(&gh, 5, &value.0, &ledger_set).unwrap();
 
         let mut bad = cert.clone();
