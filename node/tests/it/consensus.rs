@@ -141,3 +141,110 @@ async fn four_validators_commit_every_record_once() {
         assert!(report.height >= common);
     }
 }
+
+/// A member's node that is not a validator starts from an empty store after
+/// the validators have committed blocks, catches up through Malachite's
+/// sync (our GetDecidedValues / ProcessSyncedValue), and verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_member_node_syncs_from_empty() {
+    let (genesis, members) = dev_genesis();
+    let gh = genesis.hash();
+    let labels = [
+        "bureau",
+        "charity-federation",
+        "lottery-centre",
+        "auditor",
+        "red-cross",
+    ];
+    let nodes_keys: Vec<_> = labels
+        .iter()
+        .map(|l| members.iter().find(|m| m.label == *l).unwrap())
+        .collect();
+    let ports: Vec<u16> = labels.iter().map(|_| free_port()).collect();
+    let addr = |i: usize| -> String {
+        format!(
+            "/ip4/127.0.0.1/tcp/{}/p2p/{}",
+            ports[i],
+            NodeKey(nodes_keys[i].node_key.public().0).peer_id()
+        )
+    };
+    let dirs: Vec<_> = labels
+        .iter()
+        .map(|_| tempfile::tempdir().unwrap())
+        .collect();
+    let charity = members
+        .iter()
+        .find(|m| m.label == "charity-federation")
+        .unwrap();
+    let fund = FundRef::General(Address::of_key(&charity.key.public()));
+    let created = Timestamp(now_ms());
+    let records: Vec<Record> = (0..20u64)
+        .map(|i| {
+            let body = RecordBody {
+                created,
+                expires: Timestamp(created.0 + 600_000),
+                nonce: i,
+                payload: p::donation(ReceiptNo(format!("SYNC-{i}")), fund.clone(), 100 + i, 1),
+            };
+            Record::new(SignedRecord::sign(body, &charity.key, &gh))
+        })
+        .collect();
+    let start_node = |i: usize, pool: Vec<Record>| {
+        let peers = (0..labels.len())
+            .filter(|j| *j != i)
+            .map(|j| addr(j).parse().unwrap())
+            .collect();
+        start(NodeOptions {
+            moniker: labels[i].to_string(),
+            home: dirs[i].path().to_path_buf(),
+            genesis: genesis.clone(),
+            key: Keypair::from_seed(nodes_keys[i].key.seed()),
+            node_key_seed: nodes_keys[i].node_key.seed(),
+            listen: format!("/ip4/127.0.0.1/tcp/{}", ports[i]).parse().unwrap(),
+            peers,
+            pool: Arc::new(Mutex::new(pool)),
+        })
+    };
+    let mut validators = Vec::new();
+    for i in 0..4 {
+        validators.push(start_node(i, records.clone()).await.unwrap());
+    }
+    // Let the validators commit every record and a few more blocks.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !records
+        .iter()
+        .all(|r| validators[0].store.location(&r.id).unwrap().is_some())
+        || validators[0].store.tip().unwrap().unwrap().height < 6
+    {
+        assert!(Instant::now() < deadline, "validators did not commit");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let target = validators[0].store.tip().unwrap().unwrap().height;
+
+    // The fifth node starts empty and must catch up.
+    let follower = start_node(4, Vec::new()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while follower.store.tip().unwrap().map(|t| t.height).unwrap_or(0) < target {
+        assert!(
+            Instant::now() < deadline,
+            "follower stuck at {:?}, validators at {target}",
+            follower.store.tip().unwrap().map(|t| t.height)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for h in 1..=target {
+        assert_eq!(
+            follower.store.header(h).unwrap(),
+            validators[0].store.header(h).unwrap(),
+            "height {h}"
+        );
+    }
+    for r in &records {
+        assert!(follower.store.location(&r.id).unwrap().is_some());
+    }
+    for n in validators.iter().chain([&follower]) {
+        n.engine.actor.stop(None);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shanlian_ledger::verify::verify_store(&follower.store, Some(&genesis), |_| {}).unwrap();
+}
