@@ -184,6 +184,54 @@ async fn local_network_of_processes() {
         }
     }
 
+    // An outsider (a node key of no member) cannot connect to the gossip
+    // swarm, so a record it publishes — valid, and signed by a member —
+    // never reaches a pool.
+    let node1_key = Keypair::from_pkcs8_pem(
+        &std::fs::read_to_string(dir.path().join("node-1/node.pem")).unwrap(),
+    )
+    .unwrap();
+    let node1 = format!(
+        "/ip4/127.0.0.1/tcp/{}/p2p/{}",
+        base + 51,
+        NodeKey(node1_key.public().0).peer_id()
+    );
+    let outsider = Keypair::generate();
+    let (admissions, _rx) = tokio::sync::mpsc::channel(16);
+    let injected = {
+        let body = RecordBody {
+            created: Timestamp(now),
+            expires: Timestamp(now + 600_000),
+            nonce: 424_242,
+            payload: p::donation(ReceiptNo("OUTSIDER-1".into()), fund.clone(), 5, 1),
+        };
+        Record::new(SignedRecord::sign(body, &key, &gh))
+    };
+    let outsider_port = free_base(1);
+    let publisher = shanlian_node::gossip::start(
+        outsider.seed(),
+        format!("/ip4/127.0.0.1/tcp/{outsider_port}")
+            .parse()
+            .unwrap(),
+        vec![node1.parse().unwrap()],
+        vec![shanlian_node::gossip::peer_id(&NodeKey(node1_key.public().0)).unwrap()],
+        format!("/shanlian/{}/records/v1", genesis.chain_id),
+        admissions,
+        4096,
+    )
+    .unwrap();
+    publisher.publish(injected.bytes.clone()).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    for i in 0..4 {
+        let url = format!("{}/v1/records/{}", http(i), injected.id.to_hex());
+        let resp = client.get(url).send().await.unwrap();
+        assert_eq!(
+            resp.status(),
+            404,
+            "node {i} received the outsider's record"
+        );
+    }
+
     // SIGTERM: every node exits cleanly.
     for c in &nodes.0 {
         let _ = Command::new("kill")
