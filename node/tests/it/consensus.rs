@@ -25,69 +25,100 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn four_validators_commit_every_record_once() {
-    let (genesis, members) = dev_genesis();
-    let gh = genesis.hash();
-    let labels = ["bureau", "charity-federation", "lottery-centre", "auditor"];
-    let validators: Vec<_> = labels
-        .iter()
-        .map(|l| members.iter().find(|m| m.label == *l).unwrap())
-        .collect();
-    let ports: Vec<u16> = labels.iter().map(|_| free_port()).collect();
-    let addr = |i: usize| -> String {
-        format!(
-            "/ip4/127.0.0.1/tcp/{}/p2p/{}",
-            ports[i],
-            NodeKey(validators[i].node_key.public().0).peer_id()
-        )
-    };
+/// Members of the demo genesis running nodes on loopback ports, each with
+/// its own store, WAL and libp2p identity; every node lists all others as
+/// persistent peers.
+struct LocalNet {
+    genesis: shanlian_ledger::genesis::Genesis,
+    members: Vec<shanlian_ledger::genesis::DevMember>,
+    labels: Vec<&'static str>,
+    ports: Vec<u16>,
+    dirs: Vec<tempfile::TempDir>,
+}
 
-    // Records for every pool: donations to the federation's general fund.
-    let charity = members
-        .iter()
-        .find(|m| m.label == "charity-federation")
-        .unwrap();
-    let fund = FundRef::General(Address::of_key(&charity.key.public()));
-    let created = Timestamp(now_ms());
-    let records: Vec<Record> = (0..60u64)
-        .map(|i| {
-            let body = RecordBody {
-                created,
-                expires: Timestamp(created.0 + 600_000),
-                nonce: i,
-                payload: p::donation(ReceiptNo(format!("E2E-{i}")), fund.clone(), 100 + i, 1),
-            };
-            Record::new(SignedRecord::sign(body, &charity.key, &gh))
-        })
-        .collect();
-
-    let dirs: Vec<_> = labels
-        .iter()
-        .map(|_| tempfile::tempdir().unwrap())
-        .collect();
-    let mut nodes: Vec<Node> = Vec::new();
-    for (i, v) in validators.iter().enumerate() {
-        let peers = (0..labels.len())
-            .filter(|j| *j != i)
-            .map(|j| addr(j).parse().unwrap())
-            .collect();
-        let pool = Arc::new(Mutex::new(records.clone()));
-        let node = start(NodeOptions {
-            moniker: labels[i].to_string(),
-            home: dirs[i].path().to_path_buf(),
-            genesis: genesis.clone(),
-            key: Keypair::from_seed(v.key.seed()),
-            node_key_seed: v.node_key.seed(),
-            listen: format!("/ip4/127.0.0.1/tcp/{}", ports[i]).parse().unwrap(),
-            peers,
-            pool,
-        })
-        .await
-        .unwrap();
-        nodes.push(node);
+impl LocalNet {
+    fn new(labels: &[&'static str]) -> LocalNet {
+        let (genesis, members) = dev_genesis();
+        LocalNet {
+            genesis,
+            members,
+            labels: labels.to_vec(),
+            ports: labels.iter().map(|_| free_port()).collect(),
+            dirs: labels
+                .iter()
+                .map(|_| tempfile::tempdir().unwrap())
+                .collect(),
+        }
     }
 
+    fn member(&self, label: &str) -> &shanlian_ledger::genesis::DevMember {
+        self.members.iter().find(|m| m.label == label).unwrap()
+    }
+
+    fn addr(&self, i: usize) -> String {
+        let node = NodeKey(self.member(self.labels[i]).node_key.public().0);
+        format!(
+            "/ip4/127.0.0.1/tcp/{}/p2p/{}",
+            self.ports[i],
+            node.peer_id()
+        )
+    }
+
+    async fn start(&self, i: usize, pool: Vec<Record>) -> Node {
+        let m = self.member(self.labels[i]);
+        let peers = (0..self.labels.len())
+            .filter(|j| *j != i)
+            .map(|j| self.addr(j).parse().unwrap())
+            .collect();
+        start(NodeOptions {
+            moniker: self.labels[i].to_string(),
+            home: self.dirs[i].path().to_path_buf(),
+            genesis: self.genesis.clone(),
+            key: Keypair::from_seed(m.key.seed()),
+            node_key_seed: m.node_key.seed(),
+            listen: format!("/ip4/127.0.0.1/tcp/{}", self.ports[i])
+                .parse()
+                .unwrap(),
+            peers,
+            pool: Arc::new(Mutex::new(pool)),
+        })
+        .await
+        .unwrap()
+    }
+
+    /// `n` donations to the charity federation's general fund.
+    fn donations(&self, prefix: &str, n: u64) -> Vec<Record> {
+        let charity = self.member("charity-federation");
+        let fund = FundRef::General(Address::of_key(&charity.key.public()));
+        let created = Timestamp(now_ms());
+        (0..n)
+            .map(|i| {
+                let body = RecordBody {
+                    created,
+                    expires: Timestamp(created.0 + 600_000),
+                    nonce: i,
+                    payload: p::donation(
+                        ReceiptNo(format!("{prefix}-{i}")),
+                        fund.clone(),
+                        100 + i,
+                        1,
+                    ),
+                };
+                Record::new(SignedRecord::sign(body, &charity.key, &self.genesis.hash()))
+            })
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn four_validators_commit_every_record_once() {
+    let net = LocalNet::new(&["bureau", "charity-federation", "lottery-centre", "auditor"]);
+    let genesis = net.genesis.clone();
+    let records = net.donations("E2E", 60);
+    let mut nodes: Vec<Node> = Vec::new();
+    for i in 0..4 {
+        nodes.push(net.start(i, records.clone()).await);
+    }
     // Every record committed on every node, within a bounded time.
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
@@ -147,67 +178,18 @@ async fn four_validators_commit_every_record_once() {
 /// sync (our GetDecidedValues / ProcessSyncedValue), and verifies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_member_node_syncs_from_empty() {
-    let (genesis, members) = dev_genesis();
-    let gh = genesis.hash();
-    let labels = [
+    let net = LocalNet::new(&[
         "bureau",
         "charity-federation",
         "lottery-centre",
         "auditor",
         "red-cross",
-    ];
-    let nodes_keys: Vec<_> = labels
-        .iter()
-        .map(|l| members.iter().find(|m| m.label == *l).unwrap())
-        .collect();
-    let ports: Vec<u16> = labels.iter().map(|_| free_port()).collect();
-    let addr = |i: usize| -> String {
-        format!(
-            "/ip4/127.0.0.1/tcp/{}/p2p/{}",
-            ports[i],
-            NodeKey(nodes_keys[i].node_key.public().0).peer_id()
-        )
-    };
-    let dirs: Vec<_> = labels
-        .iter()
-        .map(|_| tempfile::tempdir().unwrap())
-        .collect();
-    let charity = members
-        .iter()
-        .find(|m| m.label == "charity-federation")
-        .unwrap();
-    let fund = FundRef::General(Address::of_key(&charity.key.public()));
-    let created = Timestamp(now_ms());
-    let records: Vec<Record> = (0..20u64)
-        .map(|i| {
-            let body = RecordBody {
-                created,
-                expires: Timestamp(created.0 + 600_000),
-                nonce: i,
-                payload: p::donation(ReceiptNo(format!("SYNC-{i}")), fund.clone(), 100 + i, 1),
-            };
-            Record::new(SignedRecord::sign(body, &charity.key, &gh))
-        })
-        .collect();
-    let start_node = |i: usize, pool: Vec<Record>| {
-        let peers = (0..labels.len())
-            .filter(|j| *j != i)
-            .map(|j| addr(j).parse().unwrap())
-            .collect();
-        start(NodeOptions {
-            moniker: labels[i].to_string(),
-            home: dirs[i].path().to_path_buf(),
-            genesis: genesis.clone(),
-            key: Keypair::from_seed(nodes_keys[i].key.seed()),
-            node_key_seed: nodes_keys[i].node_key.seed(),
-            listen: format!("/ip4/127.0.0.1/tcp/{}", ports[i]).parse().unwrap(),
-            peers,
-            pool: Arc::new(Mutex::new(pool)),
-        })
-    };
+    ]);
+    let genesis = net.genesis.clone();
+    let records = net.donations("SYNC", 20);
     let mut validators = Vec::new();
     for i in 0..4 {
-        validators.push(start_node(i, records.clone()).await.unwrap());
+        validators.push(net.start(i, records.clone()).await);
     }
     // Let the validators commit every record and a few more blocks.
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -222,7 +204,7 @@ async fn a_member_node_syncs_from_empty() {
     let target = validators[0].store.tip().unwrap().unwrap().height;
 
     // The fifth node starts empty and must catch up.
-    let follower = start_node(4, Vec::new()).await.unwrap();
+    let follower = net.start(4, Vec::new()).await;
     let deadline = Instant::now() + Duration::from_secs(90);
     while follower.store.tip().unwrap().map(|t| t.height).unwrap_or(0) < target {
         assert!(
