@@ -1769,21 +1769,6 @@ impl State {
         out.sort();
         out
     }
-
-    /// Whether a block is open.
-    pub fn is_open(&self) -> bool {
-        self.open.is_some()
-    }
-
-    /// Records in the open block so far.
-    pub fn open_records(&self) -> usize {
-        self.open.as_ref().map(|o| o.records.len()).unwrap_or(0)
-    }
-
-    /// Whether an id is inside the replay window (committed recently).
-    pub fn is_recent(&self, id: &RecordId) -> bool {
-        self.recent.ids.contains(id)
-    }
 }
 
 /// The bytes the old key signs to consent to a rotation: `member || new_key`
