@@ -47,6 +47,31 @@ pub fn verify_signatures(state: &mut State, records: &[Record]) -> Vec<bool> {
         .collect()
 }
 
+/// The same strict check without a state (for pool admission, before
+/// the records reach the state machine): each record's signature under the
+/// key it names. Membership of that key is the state's business
+/// ([`State::admit_checked`]).
+pub fn verify_record_signatures(genesis_hash: &Hash32, records: &[Record]) -> Vec<bool> {
+    use rayon::prelude::*;
+    let mut keys: std::collections::HashMap<PublicKey, Option<crate::crypto::Verifier>> =
+        std::collections::HashMap::new();
+    for r in records {
+        keys.entry(r.signed.signer)
+            .or_insert_with(|| crate::crypto::Verifier::parse(&r.signed.signer).ok());
+    }
+    records
+        .par_iter()
+        .map(|r| {
+            keys.get(&r.signed.signer)
+                .and_then(|v| v.as_ref())
+                .is_some_and(|v| {
+                    v.verify_message(&r.signing_message(genesis_hash), &r.signed.signature)
+                        .is_ok()
+                })
+        })
+        .collect()
+}
+
 /// Builds a block at `time` from candidates in order, leaving out any that
 /// would be refused (returned with their reasons). `verified[i]` says
 /// candidate `i`'s signature was checked strictly already (at pool
@@ -160,6 +185,22 @@ pub fn check_block(
         state.rollback_block();
     }
     result
+}
+
+/// A validator's clock rule, applied before voting for a proposal (never
+/// in replay, which has no "now"): a block's time may be at most
+/// `clock_skew_ms` ahead of the validator's own clock, so a proposer cannot
+/// push the chain's time (and every expiry check) into the future.
+pub fn check_block_time(state: &State, time: Timestamp, now: Timestamp) -> Result<(), BlockError> {
+    let skew_ms = state.genesis.params.clock_skew_ms;
+    if time.0 > now.0.saturating_add(skew_ms) {
+        return Err(BlockError::FromTheFuture {
+            got: time,
+            now,
+            skew_ms,
+        });
+    }
+    Ok(())
 }
 
 /// Commits a decided, checked block: the store first (one atomic batch),

@@ -230,6 +230,12 @@ pub enum BlockError {
     UnknownProposer(Address),
     #[error("no block is open (or it was not finished)")]
     NoOpenBlock,
+    #[error("block time {got} is more than {skew_ms} ms ahead of this validator's clock ({now})")]
+    FromTheFuture {
+        got: Timestamp,
+        now: Timestamp,
+        skew_ms: u64,
+    },
     #[error("log: {0}")]
     Log(String),
 }

@@ -911,6 +911,19 @@ impl State {
         self.check_envelope(rec, now, false).map(|_| ())
     }
 
+    /// [`State::admit`] for a record whose signature was already checked
+    /// strictly (`signature_ok`, e.g. by
+    /// [`crate::chain::verify_record_signatures`] on many cores); a `false`
+    /// is checked again here, so the refusal names the right rule.
+    pub fn admit_checked(
+        &mut self,
+        rec: &Record,
+        now: Timestamp,
+        signature_ok: bool,
+    ) -> Result<(), Refusal> {
+        self.check_envelope(rec, now, signature_ok).map(|_| ())
+    }
+
     fn apply_inner(
         &mut self,
         rec: &Record,

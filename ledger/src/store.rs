@@ -218,6 +218,18 @@ impl Store {
         Ok(())
     }
 
+    /// A named tree in the same database for a program's own data (the
+    /// node keeps its undecided proposals there). Not part of the ledger:
+    /// the verifier neither reads nor checks it.
+    pub fn aux_tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        if name == "ledger" {
+            return Err(StoreError::Corrupt(
+                "\"ledger\" is the ledger's own tree".into(),
+            ));
+        }
+        Ok(self.db.open_tree(name)?)
+    }
+
     /// Waits until everything committed is on disk.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;

@@ -32,6 +32,14 @@ pub struct Config {
     pub gossip_listen: String,
     /// The other nodes' gossip addresses, each `/ip4/…/tcp/…/p2p/<peer id>`.
     pub gossip_peers: Vec<String>,
+    /// Prometheus metrics endpoint (`GET /metrics`), e.g. `127.0.0.1:29000`;
+    /// none if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<String>,
+    /// Start although the member key is not a member in the local store
+    /// yet (admitted on chain, not yet synced).
+    #[serde(default)]
+    pub joining: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,13 +97,25 @@ fn uscc(prefix15: &str, i: usize) -> Uscc {
 /// `node-<i>/{config.toml, member.pem, node.pem}`, and `keys/<label>.pem`
 /// for the members that run no node (a charity, to sign test records).
 /// Keys are freshly generated. Ports: consensus `base_port + i`, record
-/// gossip `base_port + 50 + i`, HTTP `base_port + 100 + i`.
-pub fn testnet(validators: usize, out: &Path, base_port: u16) -> Result<(), ConfigError> {
-    if validators == 0 || validators > 50 {
+/// gossip `base_port + 50 + i`, HTTP `base_port + 100 + i`, metrics
+/// `base_port + 150 + i`. Nodes `validators..validators + observers` are
+/// members' nodes without voting power (charities), e.g. to be made
+/// validators later by the bureau.
+pub fn testnet(
+    validators: usize,
+    observers: usize,
+    out: &Path,
+    base_port: u16,
+) -> Result<(), ConfigError> {
+    let total = validators + observers;
+    if validators == 0 || total > 50 {
         return Err(file_err(
             out,
-            "between 1 and 50 validators (ports are base + i, + 50 + i, + 100 + i)",
+            "between 1 and 50 nodes (ports are base + i, + 50 + i, + 100 + i, + 150 + i)",
         ));
+    }
+    if base_port as usize + 200 > u16::MAX as usize {
+        return Err(file_err(out, "base port too high: ports run to base + 199"));
     }
     std::fs::create_dir_all(out).map_err(|e| file_err(out, e))?;
     let roles = [
@@ -106,21 +126,25 @@ pub fn testnet(validators: usize, out: &Path, base_port: u16) -> Result<(), Conf
     ];
     let mut members = Vec::new();
     let mut nodes = Vec::new();
-    for i in 0..validators {
+    for i in 0..total {
         let key = Keypair::generate();
         let node_key = Keypair::generate();
-        let role = if i < roles.len() {
+        let role = if i < roles.len() && i < validators {
             roles[i]
         } else {
             Role::Charity
         };
         members.push(GenesisMember {
-            name: format!("validator-{i}"),
+            name: if i < validators {
+                format!("validator-{i}")
+            } else {
+                format!("member-{i}")
+            },
             role,
             uscc: uscc("53440300MJL0000", i),
             public_key: key.public(),
             node: NodeKey(node_key.public().0),
-            power: 10,
+            power: if i < validators { 10 } else { 0 },
         });
         nodes.push((key, node_key));
     }
@@ -177,16 +201,15 @@ pub fn testnet(validators: usize, out: &Path, base_port: u16) -> Result<(), Conf
             member_key: PathBuf::from("member.pem"),
             node_key: PathBuf::from("node.pem"),
             listen: format!("/ip4/127.0.0.1/tcp/{}", base_port as usize + i),
-            peers: (0..validators)
-                .filter(|j| *j != i)
-                .map(|j| addr(j, 0))
-                .collect(),
+            peers: (0..total).filter(|j| *j != i).map(|j| addr(j, 0)).collect(),
             http: format!("127.0.0.1:{}", base_port as usize + 100 + i),
             gossip_listen: format!("/ip4/127.0.0.1/tcp/{}", base_port as usize + 50 + i),
-            gossip_peers: (0..validators)
+            gossip_peers: (0..total)
                 .filter(|j| *j != i)
                 .map(|j| addr(j, 50))
                 .collect(),
+            metrics: Some(format!("127.0.0.1:{}", base_port as usize + 150 + i)),
+            joining: false,
         };
         let text = toml::to_string(&config).map_err(|e| file_err(&dir, e))?;
         write(

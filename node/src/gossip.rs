@@ -4,20 +4,55 @@
 //! of a member are denied (libp2p's allow-list), so an outsider can neither
 //! connect nor inject records; a received record still goes through the
 //! ledger's admission rules.
+//!
+//! Records travel in batches (one gossip message carries up to
+//! [`BATCH_BYTES`] of records, each prefixed with its length as a `u32`
+//! LE), flushed every [`BATCH_MS`] ms: a gossip message costs a signature
+//! and a verification per hop, which per record would cost more than the
+//! record's own checks.
 
-use crate::app::Admission;
+use crate::app::{Admission, Membership};
+use crate::metrics::Metrics;
 use libp2p::futures::StreamExt;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{allow_block_list, gossipsub, identity, noise, tcp, yamux, Multiaddr, PeerId};
 use shanlian_ledger::record::Record;
 use shanlian_ledger::types::NodeKey;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
     gossipsub: gossipsub::Behaviour,
+}
+
+/// Most record bytes in one gossip message.
+pub const BATCH_BYTES: usize = 512 * 1024;
+/// How long a record may wait for its batch to fill.
+pub const BATCH_MS: u64 = 20;
+
+/// Frames records as one batch: `u32` LE length, then the bytes, repeated.
+pub fn frame(records: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(records.iter().map(|r| r.len() + 4).sum());
+    for r in records {
+        out.extend_from_slice(&(r.len() as u32).to_le_bytes());
+        out.extend_from_slice(r);
+    }
+    out
+}
+
+/// Splits a batch into its records' bytes; `None` if the framing is broken
+/// (a length running past the end).
+pub fn unframe(mut bytes: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let len = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+        let rec = bytes.get(4..4 + len)?;
+        out.push(rec);
+        bytes = &bytes[4 + len..];
+    }
+    Some(out)
 }
 
 /// The libp2p peer id of a member's node key.
@@ -37,17 +72,39 @@ impl Publisher {
     }
 }
 
-/// Starts the gossip swarm. `allowed` are the peer ids of members' nodes;
-/// `peers` are dialled (and redialled) to form the mesh.
-pub fn start(
-    node_key_seed: [u8; 32],
-    listen: Multiaddr,
-    peers: Vec<Multiaddr>,
-    allowed: Vec<PeerId>,
-    topic: String,
-    admissions: mpsc::Sender<Admission>,
-    max_record_bytes: usize,
-) -> Result<Publisher, String> {
+/// What the gossip swarm needs.
+pub struct GossipOptions {
+    /// The node's libp2p identity seed (the same identity as consensus).
+    pub node_key_seed: [u8; 32],
+    pub listen: Multiaddr,
+    /// Other nodes' gossip addresses, `…/p2p/<peer id>`.
+    pub peers: Vec<Multiaddr>,
+    /// Active members' node keys (from the application loop).
+    pub members: tokio::sync::watch::Receiver<Membership>,
+    pub topic: String,
+    pub admissions: mpsc::Sender<Admission>,
+    pub max_record_bytes: usize,
+    pub genesis_hash: shanlian_ledger::types::Hash32,
+    pub metrics: Metrics,
+}
+
+/// Starts the gossip swarm. Only the nodes of active `members` may
+/// connect (followed as membership changes on chain: a suspended member's
+/// node is disconnected); `peers` that are members' nodes are dialled (and
+/// redialled) to form the mesh.
+pub fn start(opts: GossipOptions) -> Result<Publisher, String> {
+    let GossipOptions {
+        node_key_seed,
+        listen,
+        peers,
+        mut members,
+        topic,
+        admissions,
+        max_record_bytes,
+        genesis_hash,
+        metrics,
+    } = opts;
+    let mut allowed = crate::node::peer_ids(&members.borrow_and_update());
     let keypair = identity::Keypair::ed25519_from_bytes(node_key_seed)
         .map_err(|e| format!("node key: {e}"))?;
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
@@ -61,7 +118,7 @@ pub fn start(
         .with_behaviour(|key| {
             let config = gossipsub::ConfigBuilder::default()
                 .validation_mode(gossipsub::ValidationMode::Strict)
-                .max_transmit_size(max_record_bytes + 1024)
+                .max_transmit_size(BATCH_BYTES + max_record_bytes + 1024)
                 .build()
                 .map_err(|e| e.to_string())?;
             let gossipsub = gossipsub::Behaviour::new(
@@ -91,35 +148,56 @@ pub fn start(
         .listen_on(listen.clone())
         .map_err(|e| format!("gossip listen address {listen}: {e}"))?;
 
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(4096);
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(65536);
     tokio::spawn(async move {
         let mut redial = tokio::time::interval(Duration::from_millis(500));
-        // Records published before the mesh formed (no subscribed peer
+        let mut flush = tokio::time::interval(Duration::from_millis(BATCH_MS));
+        // Records waiting for their batch.
+        let mut batch: Vec<Vec<u8>> = Vec::new();
+        let mut batch_bytes = 0usize;
+        // Batches published before the mesh formed (no subscribed peer
         // yet) wait here and are retried; bounded so it cannot grow forever.
         let mut backlog: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
         loop {
+            let full = batch_bytes >= BATCH_BYTES;
             tokio::select! {
                 event = swarm.select_next_some() => {
-                    if let SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { message, .. })) = event {
+                    if let SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { message, propagation_source, .. })) = event {
                         // Bad bytes from a member's node are dropped; the
                         // ledger's admission decides the rest.
-                        if let Ok(record) = Record::from_bytes(&message.data, max_record_bytes) {
-                            let (reply, _) = oneshot::channel();
-                            if admissions.send(Admission { record, reply }).await.is_err() {
-                                return;
-                            }
-                        }
+                        let Some(records) = unframe(&message.data) else {
+                            tracing::warn!(peer = %propagation_source, "gossip: badly framed batch dropped");
+                            continue;
+                        };
+                        let records: Vec<Record> = records
+                            .into_iter()
+                            .filter_map(|b| Record::from_bytes(b, max_record_bytes).ok())
+                            .collect();
+                        // Checked and admitted off this loop, so the swarm
+                        // keeps being polled meanwhile.
+                        let admissions = admissions.clone();
+                        tokio::spawn(async move {
+                            let _ = crate::app::submit(&admissions, genesis_hash, records).await;
+                        });
                     }
                 }
-                bytes = rx.recv() => match bytes {
+                bytes = rx.recv(), if !full => match bytes {
                     Some(bytes) => {
-                        if swarm.behaviour_mut().gossipsub.publish(topic.clone(), bytes.clone()).is_err() && backlog.len() < 100_000 {
-                            backlog.push_back(bytes);
-                        }
+                        batch_bytes += bytes.len() + 4;
+                        batch.push(bytes);
                     }
                     None => return,
                 },
+                _ = flush.tick(), if !batch.is_empty() || full => {
+                    let data = frame(&batch);
+                    batch.clear();
+                    batch_bytes = 0;
+                    if swarm.behaviour_mut().gossipsub.publish(topic.clone(), data.clone()).is_err() && backlog.len() < 1024 {
+                        backlog.push_back(data);
+                    }
+                }
                 _ = redial.tick() => {
+                    metrics.set_peers(crate::metrics::GOSSIP, swarm.connected_peers().count());
                     while let Some(bytes) = backlog.pop_front() {
                         if swarm.behaviour_mut().gossipsub.publish(topic.clone(), bytes.clone()).is_err() {
                             backlog.push_front(bytes);
@@ -129,13 +207,48 @@ pub fn start(
                     let connected: Vec<PeerId> = swarm.connected_peers().copied().collect();
                     for p in &peers {
                         let known = p.iter().any(|proto| matches!(proto, libp2p::multiaddr::Protocol::P2p(id) if connected.contains(&id)));
-                        if !known {
+                        if !known && crate::node::peer_of(p).is_some_and(|id| allowed.contains(&id)) {
                             let _ = swarm.dial(p.clone());
                         }
                     }
+                }
+                changed = members.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let now = crate::node::peer_ids(&members.borrow_and_update());
+                    for p in now.difference(&allowed) {
+                        swarm.behaviour_mut().allowed.allow_peer(*p);
+                    }
+                    for p in allowed.difference(&now) {
+                        tracing::info!(peer = %p, "gossip: no longer a member's node; disconnecting");
+                        swarm.behaviour_mut().allowed.disallow_peer(*p);
+                    }
+                    allowed = now;
                 }
             }
         }
     });
     Ok(Publisher(tx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn framing_round_trips_and_refuses_overruns() {
+        let recs = vec![vec![1u8, 2, 3], vec![], vec![9u8; 300]];
+        let f = frame(&recs);
+        let back: Vec<Vec<u8>> = unframe(&f)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.to_vec())
+            .collect();
+        assert_eq!(back, recs);
+        assert!(unframe(&f[..f.len() - 1]).is_none());
+        assert!(unframe(&[5, 0, 0, 0, 1]).is_none());
+        assert!(unframe(&[1, 0]).is_none());
+        assert_eq!(unframe(&[]).unwrap().len(), 0);
+    }
 }

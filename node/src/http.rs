@@ -6,11 +6,17 @@
 //!   (`application/octet-stream`). 202 `{"id", "status": "pending"}`; 400
 //!   `{"code", "message"}` naming the ledger rule that refused it; 503 when
 //!   the pool is full.
+//! - `POST /v1/records/batch`: many records, each a `u32` LE length then
+//!   its bytes; 200 `{"accepted", "refused": [{"index", "code", "message"}]}`.
+//! - `GET /v1/blocks/{height}`: a committed block's header and record ids.
 //! - `GET /v1/records/{id}`: `committed` (height, index), `pending`,
-//!   `refused` (code, message) or 404.
-//! - `GET /health`: committed height and pool size.
+//!   `refused` (code, message), `expired`, or 404.
+//! - `GET /health`: committed height and block time, round, pool size,
+//!   connected peers per swarm.
 
-use crate::app::{Admission, AdmitError, SharedPool, SharedRefusals};
+use crate::app::{submit as submit_records, Admission, AdmitError};
+use crate::metrics::Metrics;
+use crate::pool::{Dropped, PoolStatus, SharedPool};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -21,7 +27,7 @@ use serde_json::json;
 use shanlian_ledger::record::Record;
 use shanlian_ledger::store::Store;
 use shanlian_ledger::types::RecordId;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -29,23 +35,47 @@ pub struct Api {
     pub admissions: mpsc::Sender<Admission>,
     pub store: Store,
     pub pool: SharedPool,
-    pub refusals: SharedRefusals,
     pub max_record_bytes: usize,
     /// Where admitted records are spread to the other nodes.
     pub gossip: Option<crate::gossip::Publisher>,
+    pub metrics: Metrics,
+    pub genesis_hash: shanlian_ledger::types::Hash32,
 }
+
+/// Most records in one batch request.
+pub const MAX_BATCH: usize = 10_000;
 
 /// The router (no socket: tests can drive it directly).
 pub fn router(api: Api) -> Router {
     Router::new()
         .route("/v1/records", post(submit))
+        .route("/v1/records/batch", post(submit_batch))
         .route("/v1/records/{id}", get(status))
+        .route("/v1/blocks/{height}", get(block))
         .route("/health", get(health))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            MAX_BATCH * (api.max_record_bytes + 4),
+        ))
         .with_state(api)
 }
 
 fn error(status: StatusCode, code: &str, message: String) -> Response {
     (status, Json(json!({ "code": code, "message": message }))).into_response()
+}
+
+fn admit_error(e: &AdmitError) -> Response {
+    match e {
+        AdmitError::Refused(r) => error(StatusCode::BAD_REQUEST, r.code(), r.to_string()),
+        AdmitError::Full(_) => error(StatusCode::SERVICE_UNAVAILABLE, "pool.full", e.to_string()),
+    }
+}
+
+fn stopping() -> Response {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "node.stopping",
+        "the node is shutting down".into(),
+    )
 }
 
 async fn submit(State(api): State<Api>, body: Bytes) -> Response {
@@ -55,21 +85,12 @@ async fn submit(State(api): State<Api>, body: Bytes) -> Response {
     };
     let id = record.id;
     let bytes = record.bytes.clone();
-    let (reply, rx) = oneshot::channel();
-    if api
-        .admissions
-        .send(Admission { record, reply })
-        .await
-        .is_err()
-    {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "node.stopping",
-            "the node is shutting down".into(),
-        );
-    }
-    match rx.await {
-        Ok(Ok(())) => {
+    let Ok(mut results) = submit_records(&api.admissions, api.genesis_hash, vec![record]).await
+    else {
+        return stopping();
+    };
+    match results.pop() {
+        Some(Ok(())) => {
             if let Some(g) = &api.gossip {
                 g.publish(bytes).await;
             }
@@ -79,14 +100,97 @@ async fn submit(State(api): State<Api>, body: Bytes) -> Response {
             )
                 .into_response()
         }
-        Ok(Err(AdmitError::Refused(r))) => error(StatusCode::BAD_REQUEST, r.code(), r.to_string()),
-        Ok(Err(e @ AdmitError::Full(_))) => {
-            error(StatusCode::SERVICE_UNAVAILABLE, "pool.full", e.to_string())
+        Some(Err(e)) => admit_error(&e),
+        None => stopping(),
+    }
+}
+
+/// `POST /v1/records/batch`: many records in one request, each as a `u32`
+/// LE length then its canonical bytes. Answers 200 with how many were
+/// accepted and, for each one that was not, its index, code and message.
+async fn submit_batch(State(api): State<Api>, body: Bytes) -> Response {
+    let Some(frames) = crate::gossip::unframe(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "request.bad_framing",
+            "a batch is records each prefixed by its length as a u32 little-endian; a length runs past the end".into(),
+        );
+    };
+    if frames.len() > MAX_BATCH {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request.batch_too_large",
+            format!("at most {MAX_BATCH} records per batch"),
+        );
+    }
+    let mut refused = Vec::new();
+    let mut records = Vec::new();
+    let mut index = Vec::new();
+    for (i, b) in frames.into_iter().enumerate() {
+        match Record::from_bytes(b, api.max_record_bytes) {
+            Ok(r) => {
+                records.push(r);
+                index.push(i);
+            }
+            Err(e) => {
+                refused.push(json!({ "index": i, "code": e.code(), "message": e.to_string() }))
+            }
         }
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "node.stopping",
-            "the node is shutting down".into(),
+    }
+    let bytes: Vec<Vec<u8>> = records.iter().map(|r| r.bytes.clone()).collect();
+    let Ok(results) = submit_records(&api.admissions, api.genesis_hash, records).await else {
+        return stopping();
+    };
+    let mut accepted = 0usize;
+    for ((i, result), bytes) in index.into_iter().zip(results).zip(bytes) {
+        match result {
+            Ok(()) => {
+                accepted += 1;
+                if let Some(g) = &api.gossip {
+                    g.publish(bytes).await;
+                }
+            }
+            Err(e) => {
+                let code = match &e {
+                    AdmitError::Refused(r) => r.code(),
+                    AdmitError::Full(_) => "pool.full",
+                };
+                refused.push(json!({ "index": i, "code": code, "message": e.to_string() }));
+            }
+        }
+    }
+    refused.sort_by_key(|v| v["index"].as_u64());
+    Json(json!({ "accepted": accepted, "refused": refused })).into_response()
+}
+
+/// `GET /v1/blocks/{height}`: a committed block's header fields and its
+/// record ids, in order.
+async fn block(State(api): State<Api>, Path(height): Path<u64>) -> Response {
+    match api.store.block(height) {
+        Ok(Some(b)) => {
+            let ids: Vec<String> = b
+                .records
+                .iter()
+                .map(|r| hex::encode(blake3::hash(r).as_bytes()))
+                .collect();
+            Json(json!({
+                "height": b.header.height,
+                "hash": hex::encode(b.header.hash()),
+                "time_ms": b.header.time.0,
+                "proposer": b.header.proposer.to_hex(),
+                "records": ids,
+            }))
+            .into_response()
+        }
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            "block.unknown",
+            format!("no block at height {height} on this node"),
+        ),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "store.error",
+            e.to_string(),
         ),
     }
 }
@@ -107,33 +211,47 @@ async fn status(State(api): State<Api>, Path(id): Path<String>) -> Response {
         Ok(None) => {}
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "store.error", e.to_string()),
     }
-    if api
-        .pool
-        .lock()
-        .map(|p| p.iter().any(|r| r.id == id))
-        .unwrap_or(false)
-    {
-        return Json(json!({ "id": id.to_hex(), "status": "pending" })).into_response();
+    let status = api.pool.lock().status(&id);
+    match status {
+        PoolStatus::Pending => Json(json!({ "id": id.to_hex(), "status": "pending" })).into_response(),
+        PoolStatus::Dropped(Dropped::Refused(r)) => Json(json!({ "id": id.to_hex(), "status": "refused", "code": r.code(), "message": r.to_string() }))
+            .into_response(),
+        PoolStatus::Dropped(Dropped::Expired) => Json(json!({ "id": id.to_hex(), "status": "expired", "message": "the record expired before any block took it; sign it again with a later expiry" }))
+            .into_response(),
+        PoolStatus::Unknown => error(
+            StatusCode::NOT_FOUND,
+            "record.unknown",
+            "this node has not seen that record".into(),
+        ),
     }
-    if let Some(r) = api.refusals.lock().ok().and_then(|m| m.get(&id).cloned()) {
-        return Json(json!({ "id": id.to_hex(), "status": "refused", "code": r.code(), "message": r.to_string() }))
-            .into_response();
-    }
-    error(
-        StatusCode::NOT_FOUND,
-        "record.unknown",
-        "this node has not seen that record".into(),
-    )
 }
 
 async fn health(State(api): State<Api>) -> Response {
-    let height = api
-        .store
-        .tip()
-        .ok()
-        .flatten()
-        .map(|t| t.height)
-        .unwrap_or(0);
-    let pool = api.pool.lock().map(|p| p.len()).unwrap_or(0);
-    Json(json!({ "status": "ok", "height": height, "pool": pool })).into_response()
+    let tip = match api.store.tip() {
+        Ok(t) => t,
+        Err(e) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "store.error",
+                e.to_string(),
+            )
+        }
+    };
+    let (records, bytes) = {
+        let p = api.pool.lock();
+        (p.len(), p.bytes())
+    };
+    let m = &api.metrics;
+    Json(json!({
+        "status": "ok",
+        "height": tip.as_ref().map(|t| t.height).unwrap_or(0),
+        "block_time_ms": tip.as_ref().map(|t| t.time.0),
+        "round": m.round.get(),
+        "pool": { "records": records, "bytes": bytes },
+        "peers": {
+            "consensus": m.peers_of(crate::metrics::CONSENSUS),
+            "gossip": m.peers_of(crate::metrics::GOSSIP),
+        },
+    }))
+    .into_response()
 }

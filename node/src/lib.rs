@@ -4,15 +4,25 @@
 //! on blocks with the other validators through the Malachite BFT engine,
 //! and commits them through `shanlian-ledger`, which holds every rule.
 //!
-//! Work in progress (issue #3): the consensus context and signing are here;
-//! the engine loop, pool, gossip and operator commands follow.
+//! - [`ctx`], [`signing`], [`codec`]: Malachite's `Context`, signer and
+//!   verifier, and wire/WAL codecs over the ledger's sign-bytes;
+//! - [`app`]: the application loop that answers the engine;
+//! - [`pool`]: the bounded record pool; [`gossip`]: record gossip;
+//! - [`node`]: starting engine and app, membership-driven peers;
+//! - [`service`], [`http`], [`metrics`], [`config`], [`cli`]: operating a
+//!   node; [`localnet`] and [`bench`]: local networks on loopback.
 
 pub mod app;
+pub mod bench;
+pub mod cli;
 pub mod codec;
 pub mod config;
 pub mod ctx;
 pub mod gossip;
 pub mod http;
 pub mod localnet;
+pub mod metrics;
 pub mod node;
+pub mod pool;
+pub mod service;
 pub mod signing;

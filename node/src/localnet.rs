@@ -9,46 +9,17 @@ use shanlian_ledger::genesis::Genesis;
 use shanlian_ledger::record::{Record, RecordBody, SignedRecord};
 use shanlian_ledger::types::*;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-struct Children(Vec<Child>);
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for c in &self.0 {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-        }
-        for c in &mut self.0 {
-            let _ = c.wait();
-        }
-    }
-}
 
 pub fn run(validators: usize, dir: &Path, base_port: u16, donations: u64) -> Result<(), String> {
     if !dir.join("genesis.toml").exists() {
-        testnet(validators, dir, base_port).map_err(|e| e.to_string())?;
+        testnet(validators, 0, dir, base_port).map_err(|e| e.to_string())?;
         println!(
             "wrote a {validators}-validator network to {}",
             dir.display()
         );
     }
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
-    let mut children = Children(Vec::new());
-    for i in 0..validators {
-        let log =
-            std::fs::File::create(dir.join(format!("node-{i}.log"))).map_err(|e| e.to_string())?;
-        let child = Command::new(&exe)
-            .args(["run", "--config"])
-            .arg(dir.join(format!("node-{i}/config.toml")))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start node {i}: {e}"))?;
-        children.0.push(child);
-    }
+    let _children = crate::bench::spawn_nodes(dir, validators, "info")?;
     let genesis_text =
         std::fs::read_to_string(dir.join("genesis.toml")).map_err(|e| e.to_string())?;
     let genesis = Genesis::from_toml(&genesis_text).map_err(|e| e.to_string())?;

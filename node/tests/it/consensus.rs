@@ -7,7 +7,7 @@ use shanlian_ledger::record::{Record, RecordBody, SignedRecord};
 use shanlian_ledger::testkit::payloads as p;
 use shanlian_ledger::types::*;
 use shanlian_node::node::{start, Node, NodeOptions};
-use std::sync::{Arc, Mutex};
+use shanlian_node::pool::SharedPool;
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
@@ -80,7 +80,9 @@ impl LocalNet {
                 .parse()
                 .unwrap(),
             peers,
-            pool: Arc::new(Mutex::new(pool)),
+            pool: SharedPool::with_records(pool),
+            fault: None,
+            joining: false,
         })
         .await
         .unwrap()

@@ -1,4 +1,3 @@
 //! Node integration tests: real Malachite engines on loopback ports.
 
 mod consensus;
-mod processes;

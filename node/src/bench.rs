@@ -1,0 +1,439 @@
+//! `shanlian-node bench`: a local network of validators (one `run` process
+//! each) on this machine, fed records signed in advance, measured from the
+//! outside through the nodes' HTTP endpoints.
+//!
+//! 1. **Bound.** Before any node starts, the strict signature checks the
+//!    network must do are timed on all cores: every validator checks every
+//!    record once (at admission), so `bound_records_per_s` = (signatures
+//!    verified per second on this machine) / validators.
+//! 2. **Throughput** (`--seconds`, ≥ 60 by default). Clients keep the
+//!    nodes saturated (at most `--window` records submitted and not yet
+//!    committed), batches round-robin to every node. Committed records are
+//!    counted from node 0's blocks after a warm-up.
+//! 3. **Latency** (`--latency-seconds`). Records are offered at a steady
+//!    half of the measured throughput; latency is from the client sending
+//!    a record to node 0 reporting the block that holds it (polled every
+//!    25 ms).
+//!
+//! Output: one JSON object per line.
+
+use crate::config::testnet;
+use shanlian_ledger::crypto::Keypair;
+use shanlian_ledger::genesis::Genesis;
+use shanlian_ledger::record::{Record, RecordBody, SignedRecord};
+use shanlian_ledger::types::*;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchArgs {
+    #[arg(long, default_value_t = 4)]
+    pub validators: usize,
+    /// Length of the measured throughput phase.
+    #[arg(long, default_value_t = 60)]
+    pub seconds: u64,
+    /// Length of the paced latency phase.
+    #[arg(long, default_value_t = 20)]
+    pub latency_seconds: u64,
+    /// Records signed in advance for the throughput phase (it ends early,
+    /// and says so, if they run out).
+    #[arg(long, default_value_t = 720_000)]
+    pub records: usize,
+    /// Most records submitted and not yet committed.
+    #[arg(long, default_value_t = 40_000)]
+    pub window: u64,
+    #[arg(long, default_value_t = 28500)]
+    pub base_port: u16,
+    /// Where the network lives (default: a temporary folder).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+/// Child processes, stopped with SIGTERM when dropped.
+pub struct Children(pub Vec<std::process::Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for c in &self.0 {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+        }
+        for c in &mut self.0 {
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Starts `shanlian-node run` for `node-0..n` of a testnet folder.
+pub fn spawn_nodes(dir: &Path, n: usize, log_level: &str) -> Result<Children, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    let mut children = Children(Vec::new());
+    for i in 0..n {
+        let log = std::fs::File::create(dir.join(format!("node-{i}.log")))
+            .map_err(|e| format!("log file: {e}"))?;
+        let child = std::process::Command::new(&exe)
+            .args(["run", "--config"])
+            .arg(dir.join(format!("node-{i}/config.toml")))
+            .env("RUST_LOG", log_level)
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot start node {i}: {e}"))?;
+        children.0.push(child);
+    }
+    Ok(children)
+}
+
+/// `n` donations to `key`'s general fund, signed on all cores.
+fn presign(key: &Keypair, genesis: &Hash32, prefix: &str, n: usize) -> Vec<Record> {
+    use rayon::prelude::*;
+    let fund = FundRef::General(Address::of_key(&key.public()));
+    let created = crate::app::now();
+    (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let body = RecordBody {
+                created,
+                expires: Timestamp(created.0 + 3_500_000),
+                nonce: i as u64,
+                payload: shanlian_ledger::testkit::payloads::donation(
+                    ReceiptNo(format!("{prefix}-{i}")),
+                    fund.clone(),
+                    100 + (i as u64 % 10_000),
+                    (i % 251) as u8,
+                ),
+            };
+            Record::new(SignedRecord::sign(body, key, genesis))
+        })
+        .collect()
+}
+
+/// Process CPU time (user + system) in seconds, from /proc.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// What the commit tracker shares with the feeders.
+#[derive(Default)]
+struct Tracker {
+    sent: Mutex<HashMap<RecordId, Instant>>,
+    /// Latency samples (ms) with the time the record was committed.
+    samples: Mutex<Vec<(Instant, f64)>>,
+    committed: AtomicU64,
+    submitted: AtomicU64,
+    height: AtomicU64,
+}
+
+async fn post_batch(
+    client: &reqwest::Client,
+    url: &str,
+    records: &[Record],
+    tracker: &Tracker,
+) -> Result<u64, String> {
+    let frames: Vec<Vec<u8>> = records.iter().map(|r| r.bytes.clone()).collect();
+    let body = crate::gossip::frame(&frames);
+    {
+        let now = Instant::now();
+        let mut sent = tracker.sent.lock().map_err(|_| "lock")?;
+        for r in records {
+            sent.insert(r.id, now);
+        }
+    }
+    let v: serde_json::Value = client
+        .post(format!("{url}/v1/records/batch"))
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?
+        .json()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    let accepted = v["accepted"].as_u64().unwrap_or(0);
+    if let Some(refused) = v["refused"].as_array() {
+        if let Some(first) = refused.first() {
+            tracing::warn!(n = refused.len(), first = %first, "bench: records refused");
+        }
+    }
+    tracker.submitted.fetch_add(accepted, Ordering::Relaxed);
+    Ok(accepted)
+}
+
+/// Follows node 0's blocks: counts committed records and their latency.
+async fn track(client: reqwest::Client, url: String, tracker: Arc<Tracker>) {
+    let mut next = 1u64;
+    loop {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        let Ok(r) = client.get(format!("{url}/health")).send().await else {
+            continue;
+        };
+        let Ok(v) = r.json::<serde_json::Value>().await else {
+            continue;
+        };
+        let height = v["height"].as_u64().unwrap_or(0);
+        while next <= height {
+            let Ok(r) = client.get(format!("{url}/v1/blocks/{next}")).send().await else {
+                break;
+            };
+            let Ok(b) = r.json::<serde_json::Value>().await else {
+                break;
+            };
+            let now = Instant::now();
+            let ids = b["records"].as_array().cloned().unwrap_or_default();
+            let mut sent = match tracker.sent.lock() {
+                Ok(s) => s,
+                Err(_) => return,
+            };
+            let mut samples = Vec::new();
+            for id in ids.iter().filter_map(|i| i.as_str()) {
+                if let Some(t) = RecordId::from_hex(id).ok().and_then(|id| sent.remove(&id)) {
+                    samples.push((now, now.duration_since(t).as_secs_f64() * 1000.0));
+                }
+            }
+            drop(sent);
+            tracker
+                .committed
+                .fetch_add(ids.len() as u64, Ordering::Relaxed);
+            if let Ok(mut s) = tracker.samples.lock() {
+                s.extend(samples);
+            }
+            tracker.height.store(next, Ordering::Relaxed);
+            next += 1;
+        }
+    }
+}
+
+pub fn run(args: BenchArgs) -> Result<(), String> {
+    let tmp;
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => {
+            tmp = tempfile::tempdir().map_err(|e| format!("temporary folder: {e}"))?;
+            tmp.path().to_path_buf()
+        }
+    };
+    if !dir.join("genesis.toml").exists() {
+        testnet(args.validators, 0, &dir, args.base_port).map_err(|e| e.to_string())?;
+    }
+    let genesis = Genesis::from_toml(
+        &std::fs::read_to_string(dir.join("genesis.toml")).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let gh = genesis.hash();
+    let key = Keypair::from_pkcs8_pem(
+        &std::fs::read_to_string(dir.join("keys/charity-a.pem")).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+
+    // Records signed before anything is measured.
+    let t = Instant::now();
+    let prefix = format!("BENCH-{}", crate::app::now().0);
+    let records = presign(&key, &gh, &prefix, args.records);
+    eprintln!(
+        "signed {} records in {:.1} s",
+        records.len(),
+        t.elapsed().as_secs_f64()
+    );
+
+    // The bound: strict checks of every record by every validator.
+    let sample = &records[..records.len().min(40_000)];
+    let t = Instant::now();
+    let ok = shanlian_ledger::chain::verify_record_signatures(&gh, sample);
+    let verify_per_s = sample.len() as f64 / t.elapsed().as_secs_f64();
+    if ok.iter().any(|b| !b) {
+        return Err("a pre-signed record does not verify".into());
+    }
+    let bound = verify_per_s / args.validators as f64;
+    println!(
+        "{}",
+        serde_json::json!({"bench": "network_bound", "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), "strict_verify_per_s": verify_per_s.round(), "validators": args.validators, "bound_records_per_s": bound.round()})
+    );
+
+    let children = spawn_nodes(&dir, args.validators, "warn")?;
+    let urls: Vec<String> = (0..args.validators)
+        .map(|i| format!("http://127.0.0.1:{}", args.base_port as usize + 100 + i))
+        .collect();
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let result = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        for url in &urls {
+            let mut up = false;
+            for _ in 0..600 {
+                if client.get(format!("{url}/health")).send().await.is_ok() {
+                    up = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            if !up {
+                return Err(format!("{url} did not come up (see {}/node-*.log)", dir.display()));
+            }
+        }
+        let tracker = Arc::new(Tracker::default());
+        tokio::spawn(track(client.clone(), urls[0].clone(), tracker.clone()));
+
+        // Throughput: saturate within the window, round-robin batches.
+        let records = Arc::new(records);
+        let cursor = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        const BATCH: usize = 1000;
+        let mut feeders = Vec::new();
+        for url in urls.clone() {
+            let (client, records, cursor, tracker, stop) = (
+                client.clone(),
+                records.clone(),
+                cursor.clone(),
+                tracker.clone(),
+                stop.clone(),
+            );
+            let window = args.window;
+            feeders.push(tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let outstanding = tracker.submitted.load(Ordering::Relaxed)
+                        .saturating_sub(tracker.committed.load(Ordering::Relaxed));
+                    if outstanding > window {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                    let start = cursor.fetch_add(BATCH as u64, Ordering::Relaxed) as usize;
+                    if start >= records.len() {
+                        return;
+                    }
+                    let end = (start + BATCH).min(records.len());
+                    if let Err(e) = post_batch(&client, &url, &records[start..end], &tracker).await {
+                        tracing::warn!(error = %e, "bench: batch failed");
+                    }
+                }
+            }));
+        }
+        let cpu0: Vec<Option<f64>> = children.0.iter().map(|c| cpu_seconds(c.id())).collect();
+        let me0 = cpu_seconds(std::process::id());
+        // Warm-up, then the measured window.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let (c1, h1, t1) = (
+            tracker.committed.load(Ordering::Relaxed),
+            tracker.height.load(Ordering::Relaxed),
+            Instant::now(),
+        );
+        let cpu1: Vec<Option<f64>> = children.0.iter().map(|c| cpu_seconds(c.id())).collect();
+        let me1 = cpu_seconds(std::process::id());
+        let deadline = t1 + Duration::from_secs(args.seconds);
+        let mut exhausted = false;
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if cursor.load(Ordering::Relaxed) as usize >= records.len()
+                && tracker.submitted.load(Ordering::Relaxed) <= tracker.committed.load(Ordering::Relaxed)
+            {
+                exhausted = true;
+                break;
+            }
+        }
+        let (c2, h2, t2) = (
+            tracker.committed.load(Ordering::Relaxed),
+            tracker.height.load(Ordering::Relaxed),
+            Instant::now(),
+        );
+        let cpu2: Vec<Option<f64>> = children.0.iter().map(|c| cpu_seconds(c.id())).collect();
+        let me2 = cpu_seconds(std::process::id());
+        stop.store(true, Ordering::Relaxed);
+        for f in feeders {
+            let _ = f.await;
+        }
+        let secs = (t2 - t1).as_secs_f64();
+        let rate = (c2 - c1) as f64 / secs;
+        let saturated: Vec<f64> = {
+            let s = tracker.samples.lock().map_err(|_| "lock")?;
+            let mut v: Vec<f64> = s.iter().filter(|(at, _)| *at >= t1 && *at <= t2).map(|(_, l)| *l).collect();
+            v.sort_by(|a, b| a.total_cmp(b));
+            v
+        };
+        let node_cpu: Vec<f64> = cpu1
+            .iter()
+            .zip(&cpu2)
+            .map(|(a, b)| match (a, b) {
+                (Some(a), Some(b)) => ((b - a) / secs * 100.0).round() / 100.0,
+                _ => f64::NAN,
+            })
+            .collect();
+        let _ = (cpu0, me0);
+        let client_cpu = match (me1, me2) {
+            (Some(a), Some(b)) => ((b - a) / secs * 100.0).round() / 100.0,
+            _ => f64::NAN,
+        };
+        println!(
+            "{}",
+            serde_json::json!({"bench": "network_throughput", "validators": args.validators, "seconds": secs.round(), "records": c2 - c1, "blocks": h2 - h1, "records_per_block": if h2 > h1 { ((c2 - c1) / (h2 - h1)) as f64 } else { 0.0 }, "records_per_s": rate.round(), "exhausted": exhausted, "commit_latency_ms_p50": percentile(&saturated, 0.5).round(), "commit_latency_ms_p99": percentile(&saturated, 0.99).round(), "node_cores_busy": node_cpu, "client_cores_busy": client_cpu})
+        );
+
+        // Latency at a steady half of that rate, on fresh records (signed
+        // while the network idles, outside the measurement).
+        let paced = (rate / 2.0).max(10.0);
+        let n = (paced * (args.latency_seconds as f64 + 2.0)) as usize;
+        let fresh = tokio::task::spawn_blocking(move || presign(&key, &gh, &format!("{prefix}-L"), n))
+            .await
+            .map_err(|e| e.to_string())?;
+        // Let the backlog of the saturated phase drain.
+        for _ in 0..600 {
+            if tracker.submitted.load(Ordering::Relaxed) <= tracker.committed.load(Ordering::Relaxed) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let t3 = Instant::now();
+        let tick = Duration::from_millis(100);
+        let per_tick = ((paced * 0.1).ceil() as usize).max(1);
+        let mut interval = tokio::time::interval(tick);
+        let mut sent = 0usize;
+        let mut k = 0usize;
+        while sent < fresh.len() && t3.elapsed() < Duration::from_secs(args.latency_seconds) {
+            interval.tick().await;
+            let end = (sent + per_tick).min(fresh.len());
+            let url = &urls[k % urls.len()];
+            k += 1;
+            if let Err(e) = post_batch(&client, url, &fresh[sent..end], &tracker).await {
+                tracing::warn!(error = %e, "bench: batch failed");
+            }
+            sent = end;
+        }
+        let t4 = Instant::now();
+        // Wait for what was sent to commit (up to 30 s).
+        for _ in 0..300 {
+            if tracker.submitted.load(Ordering::Relaxed) <= tracker.committed.load(Ordering::Relaxed) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let lat: Vec<f64> = {
+            let s = tracker.samples.lock().map_err(|_| "lock")?;
+            let mut v: Vec<f64> = s.iter().filter(|(at, _)| *at >= t3).map(|(_, l)| *l).collect();
+            v.sort_by(|a, b| a.total_cmp(b));
+            v
+        };
+        println!(
+            "{}",
+            serde_json::json!({"bench": "network_latency", "offered_records_per_s": paced.round(), "seconds": (t4 - t3).as_secs_f64().round(), "samples": lat.len(), "commit_latency_ms_p50": percentile(&lat, 0.5).round(), "commit_latency_ms_p99": percentile(&lat, 0.99).round()})
+        );
+        println!(
+            "{}",
+            serde_json::json!({"bench": "network", "validators": args.validators, "records_per_s": rate.round(), "commit_latency_ms_p50": percentile(&lat, 0.5).round(), "commit_latency_ms_p99": percentile(&lat, 0.99).round(), "bound_records_per_s": bound.round(), "ratio": ((rate / bound) * 100.0).round() / 100.0, "latency_at_records_per_s": paced.round()})
+        );
+        Ok(())
+    });
+    drop(children);
+    result
+}

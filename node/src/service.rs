@@ -1,0 +1,184 @@
+//! `shanlian-node run`: one node from its configuration file, with record
+//! gossip, the local HTTP endpoint and the metrics endpoint, until SIGINT
+//! or SIGTERM. Every error names what the operator has to fix.
+
+use crate::app::Fault;
+use crate::config::Config;
+use crate::http::{router, Api};
+use crate::node::{start, NodeOptions};
+use crate::pool::SharedPool;
+use axum::routing::get;
+use std::path::Path;
+
+/// Runs the node configured in `config` until a shutdown signal.
+pub fn run(config: &Path, fault: Option<Fault>) -> Result<(), String> {
+    let cfg = Config::load(config).map_err(|e| e.to_string())?;
+    let genesis = cfg
+        .read_genesis()
+        .map_err(|e| format!("genesis: {e} (`genesis` in {})", config.display()))?;
+    let key = Config::read_key(&cfg.member_key)
+        .map_err(|e| format!("member key: {e} (`member_key` in {})", config.display()))?;
+    let node_key = Config::read_key(&cfg.node_key)
+        .map_err(|e| format!("node key: {e} (`node_key` in {})", config.display()))?;
+    let listen = cfg
+        .listen
+        .parse()
+        .map_err(|e| format!("`listen` = {:?}: {e}", cfg.listen))?;
+    let mut peers = Vec::new();
+    for p in &cfg.peers {
+        let addr: libp2p::Multiaddr = p.parse().map_err(|e| format!("`peers`: {p:?}: {e}"))?;
+        if crate::node::peer_of(&addr).is_none() {
+            return Err(format!("`peers`: {p:?} must end with /p2p/<peer id>"));
+        }
+        peers.push(addr);
+    }
+    let gossip_listen: libp2p::Multiaddr = cfg
+        .gossip_listen
+        .parse()
+        .map_err(|e| format!("`gossip_listen` = {:?}: {e}", cfg.gossip_listen))?;
+    let mut gossip_peers = Vec::new();
+    for p in &cfg.gossip_peers {
+        let addr: libp2p::Multiaddr = p
+            .parse()
+            .map_err(|e| format!("`gossip_peers`: {p:?}: {e}"))?;
+        if crate::node::peer_of(&addr).is_none() {
+            return Err(format!(
+                "`gossip_peers`: {p:?} must end with /p2p/<peer id>"
+            ));
+        }
+        gossip_peers.push(addr);
+    }
+    if fault.is_some() {
+        tracing::warn!(
+            ?fault,
+            "TEST FAULT SWITCH ON: this node will propose invalid blocks"
+        );
+    }
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        // Bind every port first, so "port in use" is reported before the
+        // engine starts.
+        let http = tokio::net::TcpListener::bind(&cfg.http)
+            .await
+            .map_err(|e| format!("`http` = {}: {e} (is the port in use?)", cfg.http))?;
+        let metrics_listener = match &cfg.metrics {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| format!("`metrics` = {addr}: {e} (is the port in use?)"))?,
+            ),
+            None => None,
+        };
+        for (name, addr) in [("listen", &cfg.listen), ("gossip_listen", &cfg.gossip_listen)] {
+            if let Some(sock) = tcp_socket(addr) {
+                std::net::TcpListener::bind(sock)
+                    .map_err(|e| format!("`{name}` = {addr}: {e} (is the port in use?)"))?;
+            }
+        }
+        let max_record_bytes = genesis.params.max_record_bytes as usize;
+        let node = start(NodeOptions {
+            moniker: cfg.moniker.clone(),
+            home: cfg.data_dir.clone(),
+            genesis,
+            key,
+            node_key_seed: node_key.seed(),
+            listen,
+            peers,
+            pool: SharedPool::default(),
+            fault,
+            joining: cfg.joining,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        let topic = format!("/shanlian/{}/records/v1", node.genesis.chain_id);
+        let publisher = crate::gossip::start(crate::gossip::GossipOptions {
+            node_key_seed: node_key.seed(),
+            listen: gossip_listen,
+            peers: gossip_peers,
+            members: node.members.clone(),
+            topic,
+            admissions: node.admissions.clone(),
+            max_record_bytes,
+            genesis_hash: node.genesis.hash(),
+            metrics: node.metrics.clone(),
+        })?;
+        if let Some(listener) = metrics_listener {
+            let app = axum::Router::new().route(
+                "/metrics",
+                get(|| async {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
+                        crate::metrics::export(),
+                    )
+                }),
+            );
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "metrics endpoint stopped");
+                }
+            });
+        }
+        let api = Api {
+            admissions: node.admissions.clone(),
+            store: node.store.clone(),
+            pool: node.pool.clone(),
+            max_record_bytes,
+            gossip: Some(publisher),
+            metrics: node.metrics.clone(),
+            genesis_hash: node.genesis.hash(),
+        };
+        tracing::info!(moniker = %cfg.moniker, http = %cfg.http, listen = %cfg.listen, "node started");
+        let mut app = node.app;
+        let server = axum::serve(http, router(api)).with_graceful_shutdown(shutdown_signal());
+        let stopped = tokio::select! {
+            r = server => r.map_err(|e| format!("HTTP server: {e}")).map(|()| None),
+            r = &mut app => Ok(Some(r)),
+        };
+        tracing::info!("shutting down");
+        node.engine.actor.stop(None);
+        node.store.flush().map_err(|e| e.to_string())?;
+        match stopped? {
+            None => Ok(()),
+            Some(Ok(Ok(()))) => Err("the consensus engine stopped".into()),
+            Some(Ok(Err(e))) => Err(format!("the application stopped: {e}")),
+            Some(Err(e)) => Err(format!("the application failed: {e}")),
+        }
+    })
+}
+
+/// `/ip4/A/tcp/P` as a socket address (to test that the port is free).
+fn tcp_socket(addr: &str) -> Option<std::net::SocketAddr> {
+    let parts: Vec<&str> = addr.split('/').collect();
+    match parts.as_slice() {
+        ["", "ip4", ip, "tcp", port] => format!("{ip}:{port}").parse().ok(),
+        _ => None,
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests: real `shanlian-node` processes on loopback ports.
+//! Each test builds its own network with `shanlian-node testnet`; networks
+//! run one at a time.
+
+mod faults;
+mod load;
+mod membership;
+mod net;
+mod outsider;

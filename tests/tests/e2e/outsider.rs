@@ -1,0 +1,132 @@
+//! An outsider — a node whose key belongs to no member — is refused by
+//! both swarms: it cannot sync the chain through consensus, and a record
+//! it publishes on the gossip topic (valid, signed by a member) never
+//! reaches any pool.
+
+use crate::net::{free_base, Net, BIN};
+use shanlian_ledger::types::NodeKey;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outsider_is_refused_by_both_swarms() {
+    let mut net = Net::new(4, 0);
+    net.start_all(0..4).await;
+    let warmup = net.donations("IN", 50);
+    crate::net::round_robin(&net, &[0, 1, 2, 3], &warmup, 25).await;
+    net.wait_committed(0, &warmup, 120).await;
+
+    // A whole outsider node, made by `init` with a fresh key (so
+    // `joining = true`), listing every validator as a peer.
+    let home = net.path().join("outsider");
+    let port = free_base(1);
+    let out = Command::new(BIN)
+        .args([
+            "init",
+            "--moniker",
+            "outsider",
+            "--port",
+            &port.to_string(),
+            "--home",
+        ])
+        .arg(&home)
+        .arg("--genesis")
+        .arg(net.path().join("genesis.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(home.join("config.toml")).unwrap();
+    assert!(text.contains("joining = true"));
+    let mut cfg: toml::Table = text.parse().unwrap();
+    let peers = |offset: u16| -> toml::Value {
+        let list = (0..4)
+            .map(|i| {
+                let key = net.key(&format!("node-{i}/node.pem"));
+                toml::Value::String(format!(
+                    "/ip4/127.0.0.1/tcp/{}/p2p/{}",
+                    net.base + offset + i as u16,
+                    NodeKey(key.public().0).peer_id()
+                ))
+            })
+            .collect();
+        toml::Value::Array(list)
+    };
+    cfg.insert("peers".into(), peers(0));
+    cfg.insert("gossip_peers".into(), peers(50));
+    cfg.insert("listen".into(), format!("/ip4/127.0.0.1/tcp/{port}").into());
+    cfg.insert(
+        "gossip_listen".into(),
+        format!("/ip4/127.0.0.1/tcp/{}", port + 1).into(),
+    );
+    std::fs::write(home.join("config.toml"), toml::to_string(&cfg).unwrap()).unwrap();
+    let log = std::fs::File::create(net.path().join("outsider.log")).unwrap();
+    let mut outsider = Command::new(BIN)
+        .args(["run", "--config"])
+        .arg(home.join("config.toml"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let outsider_http = format!("http://127.0.0.1:{}", port + 2);
+
+    // A record signed by a member, handed to the outsider only.
+    let injected = net.donations("OUTSIDER", 1).remove(0);
+    let mut admitted = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Ok(r) = net
+            .client
+            .post(format!("{outsider_http}/v1/records"))
+            .body(injected.bytes.clone())
+            .send()
+            .await
+        {
+            // Its own pool may take it (it knows charity-a from genesis).
+            admitted = r.status() == 202;
+            break;
+        }
+    }
+    assert!(
+        admitted,
+        "the outsider's own endpoint did not take the record"
+    );
+    tokio::time::sleep(Duration::from_secs(8)).await;
+
+    let h = net.height(0).await;
+    assert!(h > 1);
+    let v: serde_json::Value = net
+        .client
+        .get(format!("{outsider_http}/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["height"], 0, "the outsider synced blocks: {v}");
+    assert_eq!(v["peers"]["consensus"], 0, "{v}");
+    assert_eq!(v["peers"]["gossip"], 0, "{v}");
+    for i in 0..4 {
+        let url = format!("{}/v1/records/{}", net.http(i), injected.id.to_hex());
+        let resp = net.client.get(url).send().await.unwrap();
+        assert_eq!(
+            resp.status(),
+            404,
+            "node {i} received the outsider's record"
+        );
+        let health = net.health(i).await;
+        assert_eq!(health["peers"]["consensus"], 3, "node {i}: {health}");
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &outsider.id().to_string()])
+        .status();
+    let status = outsider.wait().unwrap();
+    assert!(status.success());
+    net.stop_all();
+    net.check_stores(&[0, 1, 2, 3]);
+}
