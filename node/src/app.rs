@@ -199,6 +199,10 @@ pub struct App {
     open: Option<(BlockHash, Transition)>,
     /// Active members' node keys, published when they change.
     members: tokio::sync::watch::Sender<Membership>,
+    /// Records per second this node applied when it last built a block:
+    /// blocks are sized so every validator can check one well within the
+    /// propose timeout.
+    build_rate: f64,
 }
 
 impl App {
@@ -232,6 +236,7 @@ impl App {
             streams: HashMap::new(),
             open: None,
             members,
+            build_rate: 0.0,
         };
         app.restore()?;
         Ok(app)
@@ -374,8 +379,8 @@ impl App {
             AppMsg::GetValue {
                 height,
                 round,
+                timeout,
                 reply,
-                ..
             } => {
                 let Some(r) = round.as_u32() else {
                     return Ok(());
@@ -386,7 +391,7 @@ impl App {
                 let hash = match self.own.get(&r) {
                     Some(h) => *h,
                     None => {
-                        let h = self.build_block()?;
+                        let h = self.build_block(timeout)?;
                         // Durable before the engine signs a proposal for it.
                         if let Some(block) = self.blocks.get(&h) {
                             self.aux
@@ -494,10 +499,20 @@ impl App {
     }
 
     /// Builds this node's block for the next height from the pool, oldest
-    /// records first, leaving out those the ledger refuses.
-    fn build_block(&mut self) -> Result<BlockHash, AppError> {
+    /// records first, leaving out those the ledger refuses. Within the
+    /// genesis limit, a block holds what this node applied in a quarter of
+    /// the propose timeout last time: the other validators (sharing
+    /// machines, perhaps slower) must receive and check it before their
+    /// propose timeout, or the round is lost.
+    fn build_block(&mut self, timeout: std::time::Duration) -> Result<BlockHash, AppError> {
         self.close_open();
-        let max = self.state.genesis.params.max_records_per_block as usize;
+        let genesis_max = self.state.genesis.params.max_records_per_block as usize;
+        let max = if self.build_rate > 0.0 {
+            ((self.build_rate * timeout.as_secs_f64() / 4.0) as usize).clamp(256, genesis_max)
+        } else {
+            genesis_max.min(2_000)
+        };
+        let started = std::time::Instant::now();
         let mut candidates = self.pool.lock().oldest(max + max / 10 + 16);
         // Every pool record passed the strict signature check at admission
         // (its id is the hash of its whole bytes).
@@ -508,6 +523,7 @@ impl App {
             verified.insert(0, true);
         }
         let time = Timestamp(now().0.max(self.state.time.0 + 1));
+        let limit = candidates.len();
         let (mut block, tr, refused) = chain::propose(
             &mut self.state,
             time,
@@ -517,6 +533,14 @@ impl App {
             &self.store,
         )
         .map_err(AppError::Apply)?;
+        if limit >= 256 {
+            let rate = limit as f64 / started.elapsed().as_secs_f64().max(1e-6);
+            self.build_rate = if self.build_rate > 0.0 {
+                0.7 * self.build_rate + 0.3 * rate
+            } else {
+                rate
+            };
+        }
         if self.fault == Some(Fault::OverSpend) {
             // Appended after the header was computed: the honest nodes
             // refuse the record itself before they compare roots.
@@ -810,11 +834,8 @@ impl App {
     fn commit(&mut self, cert: &CommitCertificate<Ctx>) -> Result<(), AppError> {
         let block = self
             .blocks
-            .get(&cert.value_id)
-            .cloned()
+            .remove(&cert.value_id)
             .ok_or(AppError::UnknownDecided(cert.value_id))?;
-        let max = self.state.genesis.params.max_record_bytes as usize;
-        let records = chain::decode_records(&block, max).map_err(AppError::Apply)?;
         // The decided block is usually the one last checked: still applied.
         let tr = match self.open.take() {
             Some((hash, tr)) if hash == cert.value_id => tr,
@@ -822,16 +843,18 @@ impl App {
                 if other.is_some() {
                     self.state.rollback_block();
                 }
+                let max = self.state.genesis.params.max_record_bytes as usize;
+                let records = chain::decode_records(&block, max).map_err(AppError::Apply)?;
                 let verified = self.verified(&records);
                 chain::check_block(&mut self.state, &block, &records, &verified, &self.store)
                     .map_err(AppError::Apply)?
             }
         };
+        let committed = tr.record_ids.clone();
         let ours = to_ledger(cert);
         chain::commit(&mut self.state, &self.store, &block, &ours, &tr)?;
         self.store.flush()?;
 
-        let committed: Vec<_> = records.iter().map(|r| r.id).collect();
         let (pool_len, pool_bytes) = {
             let mut pool = self.pool.lock();
             for waited in pool.remove_committed(&committed) {
@@ -844,14 +867,14 @@ impl App {
         m.height.set(self.state.height as i64);
         m.pool_records.set(pool_len as i64);
         m.pool_bytes.set(pool_bytes as i64);
-        m.records_committed.inc_by(records.len() as u64);
+        m.records_committed.inc_by(committed.len() as u64);
         m.blocks_committed.inc();
-        m.block_records.observe(records.len() as f64);
+        m.block_records.observe(committed.len() as f64);
         m.block_bytes
             .observe(block.records.iter().map(|r| r.len()).sum::<usize>() as f64);
         tracing::debug!(
             height = self.state.height,
-            records = records.len(),
+            records = committed.len(),
             "committed"
         );
 

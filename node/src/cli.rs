@@ -101,8 +101,10 @@ pub fn main() -> ExitCode {
             .with_env_filter(filter)
             .init();
     } else {
+        use std::io::IsTerminal;
         tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
             .with_env_filter(filter)
             .init();
     }

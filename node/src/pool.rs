@@ -209,6 +209,8 @@ impl SharedPool {
         SharedPool(Arc::new(Mutex::new(pool)))
     }
     /// A pool holding `records` (tests and tools; no admission checks).
+    /// The node treats pool records as signature-checked, so these must
+    /// carry valid signatures.
     pub fn with_records(records: Vec<Record>) -> SharedPool {
         let mut pool = Pool::default();
         for r in records {

@@ -94,14 +94,36 @@ async fn ten_thousand_records_round_robin_commit_exactly_once() {
     for r in &records {
         assert!(unique.contains(&r.id));
     }
-    // Blocks from more than one proposer carry records.
-    let tip = stores[0].tip().unwrap().unwrap().height;
-    let proposers: HashSet<_> = (1..=tip)
-        .map(|h| stores[0].block(h).unwrap().unwrap())
-        .filter(|b| !b.records.is_empty())
-        .map(|b| b.header.proposer)
+    // Gossip: some record went into a block proposed by a node it was not
+    // submitted to (batch k of 250 went to node k % 4).
+    let node_of: std::collections::HashMap<_, usize> = (0..4)
+        .map(|i| {
+            (
+                shanlian_ledger::types::Address::of_key(&net.member_key(i).public()),
+                i,
+            )
+        })
         .collect();
-    assert!(proposers.len() >= 2, "{proposers:?}");
+    let submitted_to: std::collections::HashMap<_, usize> = records
+        .iter()
+        .enumerate()
+        .map(|(k, r)| (r.id, (k / 250) % 4))
+        .collect();
+    let tip = stores[0].tip().unwrap().unwrap().height;
+    let gossiped = (1..=tip).any(|h| {
+        let b = stores[0].block(h).unwrap().unwrap();
+        let proposer = node_of[&b.header.proposer];
+        b.records.iter().any(|bytes| {
+            let id = shanlian_ledger::record::Record::from_bytes(bytes, 1 << 20)
+                .unwrap()
+                .id;
+            submitted_to[&id] != proposer
+        })
+    });
+    assert!(
+        gossiped,
+        "every record was proposed by the node it was submitted to: no gossip?"
+    );
 }
 
 /// One validator is SIGKILLed while records keep coming: the other three
