@@ -71,3 +71,76 @@ async fn a_member_node_syncs_then_the_bureau_makes_it_a_validator() {
         assert_ne!(set, s.header(1).unwrap().unwrap().validator_set_hash);
     }
 }
+
+/// The bureau suspends a member: every node drops the connections of that
+/// member's node on both swarms, and it receives no more blocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_members_node_is_cut_off() {
+    let mut net = Net::new(4, 1);
+    net.start_all(0..5).await;
+    net.wait_height(4, 3, 120).await;
+    let peers = |v: &serde_json::Value, swarm: &str| v["peers"][swarm].as_i64().unwrap_or(-1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let h = net.health(0).await;
+        if peers(&h, "consensus") == 4 && peers(&h, "gossip") == 4 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node 4 never connected: {h}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    let member = Address::of_key(&net.member_key(4).public());
+    let suspend = net.sign(
+        &net.member_key(0),
+        2,
+        Payload::SuspendMember(shanlian_ledger::record::SuspendMember {
+            member,
+            reason: "test: licence withdrawn".into(),
+        }),
+    );
+    net.submit(0, std::slice::from_ref(&suspend)).await;
+    net.wait_committed(0, std::slice::from_ref(&suspend), 120)
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let cut = futures_all(&net, |h| {
+            peers(h, "consensus") == 3 && peers(h, "gossip") == 3
+        })
+        .await;
+        if cut {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node 4 still connected: {}",
+            net.health(0).await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let stalled = net.height(4).await;
+    let more = net.donations("AFTER-SUSPEND", 50);
+    crate::net::round_robin(&net, &[0, 1, 2, 3], &more, 25).await;
+    net.wait_committed(0, &more, 120).await;
+    net.wait_height(0, stalled + 3, 60).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(
+        net.height(4).await <= stalled + 1,
+        "the suspended member's node still gets blocks"
+    );
+    net.stop_all();
+    net.check_stores(&[0, 1, 2, 3]);
+}
+
+/// Whether `ok` holds for the health of each of the four validators.
+async fn futures_all(net: &Net, ok: impl Fn(&serde_json::Value) -> bool) -> bool {
+    for i in 0..4 {
+        if !ok(&net.health(i).await) {
+            return false;
+        }
+    }
+    true
+}
