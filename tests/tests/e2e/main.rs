@@ -6,4 +6,5 @@ mod faults;
 mod load;
 mod membership;
 mod net;
+mod operator;
 mod outsider;

@@ -1,0 +1,102 @@
+//! Errors that tell an operator what to fix: a port in use, a key that
+//! belongs to no member, a broken config, another chain's store.
+
+use crate::net::{Net, BIN};
+use std::process::Command;
+
+fn run(config: &std::path::Path) -> (bool, String) {
+    let out = Command::new(BIN)
+        .args(["run", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn bad_setups_are_refused_with_what_to_fix() {
+    let net = Net::new(1, 0);
+    let config = net.path().join("node-0/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let mut cfg: toml::Table = text.parse().unwrap();
+
+    // The HTTP port is taken.
+    let http = cfg["http"].as_str().unwrap().to_string();
+    let squatter = std::net::TcpListener::bind(&http).unwrap();
+    let (ok, err) = run(&config);
+    assert!(!ok);
+    assert!(
+        err.contains("`http`") && err.contains("is the port in use?"),
+        "{err}"
+    );
+    drop(squatter);
+
+    // A member key that belongs to no member.
+    let stranger = net.path().join("stranger.pem");
+    std::fs::write(
+        &stranger,
+        shanlian_ledger::crypto::Keypair::generate()
+            .to_pkcs8_pem()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut c = cfg.clone();
+    c.insert("member_key".into(), stranger.display().to_string().into());
+    let other = net.path().join("node-0/stranger.toml");
+    std::fs::write(&other, toml::to_string(&c).unwrap()).unwrap();
+    let (ok, err) = run(&other);
+    assert!(!ok);
+    assert!(
+        err.contains("belongs to no member") && err.contains("joining"),
+        "{err}"
+    );
+
+    // A config with a setting misspelt.
+    cfg.insert("listen_adress".into(), "x".into());
+    std::fs::write(&other, toml::to_string(&cfg).unwrap()).unwrap();
+    let (ok, err) = run(&other);
+    assert!(!ok);
+    assert!(err.contains("listen_adress"), "{err}");
+    cfg.remove("listen_adress");
+
+    // A store of another chain under this genesis.
+    let (ok, _) = {
+        // Make the store with this genesis, then point the node at another.
+        let mut c = cfg.clone();
+        c.insert(
+            "genesis".into(),
+            net.path().join("genesis.toml").display().to_string().into(),
+        );
+        std::fs::write(&other, toml::to_string(&c).unwrap()).unwrap();
+        let mut child = Command::new(BIN)
+            .args(["run", "--config"])
+            .arg(&other)
+            .env("RUST_LOG", "error")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let status = child.wait().unwrap();
+        (status.success(), ())
+    };
+    assert!(ok, "the node did not start and stop cleanly");
+    let mut g = net.genesis.clone();
+    g.chain_id = "another-chain".into();
+    let g_path = net.path().join("other-genesis.toml");
+    std::fs::write(&g_path, g.to_toml()).unwrap();
+    cfg.insert("genesis".into(), g_path.display().to_string().into());
+    std::fs::write(&other, toml::to_string(&cfg).unwrap()).unwrap();
+    let (ok, err) = run(&other);
+    assert!(!ok);
+    assert!(
+        err.contains("another-chain") || err.contains("genesis"),
+        "{err}"
+    );
+}
