@@ -3,6 +3,7 @@
 //! committing a decided one with its certificate.
 
 use crate::block::{BlockData, CommitCertificate, Header};
+use crate::crypto::Verifier;
 use crate::error::BlockError;
 use crate::record::Record;
 use crate::state::{History, State, Transition};
@@ -29,22 +30,11 @@ pub fn decode_records(block: &BlockData, max_bytes: usize) -> Result<Vec<Record>
 /// all cores (the consensus path: deterministic, no batch equation).
 /// Unknown or unparsable signer keys count as invalid.
 pub fn verify_signatures(state: &mut State, records: &[Record]) -> Vec<bool> {
-    use rayon::prelude::*;
-    let verifiers: Vec<Option<crate::crypto::Verifier>> = records
+    let verifiers: Vec<Option<Verifier>> = records
         .iter()
         .map(|r| state.cached_verifier(&r.signed.signer))
         .collect();
-    let genesis = state.genesis_hash;
-    records
-        .par_iter()
-        .zip(verifiers.par_iter())
-        .map(|(r, v)| {
-            v.as_ref().is_some_and(|v| {
-                v.verify_message(&r.signing_message(&genesis), &r.signed.signature)
-                    .is_ok()
-            })
-        })
-        .collect()
+    verify_each(&state.genesis_hash, records, &verifiers)
 }
 
 /// The same strict check without a state (for pool admission, before
@@ -52,22 +42,34 @@ pub fn verify_signatures(state: &mut State, records: &[Record]) -> Vec<bool> {
 /// key it names. Membership of that key is the state's business
 /// ([`State::admit_checked`]).
 pub fn verify_record_signatures(genesis_hash: &Hash32, records: &[Record]) -> Vec<bool> {
-    use rayon::prelude::*;
-    let mut keys: std::collections::HashMap<PublicKey, Option<crate::crypto::Verifier>> =
+    let mut keys: std::collections::HashMap<PublicKey, Option<Verifier>> =
         std::collections::HashMap::new();
-    for r in records {
-        keys.entry(r.signed.signer)
-            .or_insert_with(|| crate::crypto::Verifier::parse(&r.signed.signer).ok());
-    }
+    let verifiers: Vec<Option<Verifier>> = records
+        .iter()
+        .map(|r| {
+            keys.entry(r.signed.signer)
+                .or_insert_with(|| Verifier::parse(&r.signed.signer).ok())
+                .clone()
+        })
+        .collect();
+    verify_each(genesis_hash, records, &verifiers)
+}
+
+/// Record `i`'s signature strictly under `verifiers[i]`, on all cores.
+fn verify_each(
+    genesis_hash: &Hash32,
+    records: &[Record],
+    verifiers: &[Option<Verifier>],
+) -> Vec<bool> {
+    use rayon::prelude::*;
     records
         .par_iter()
-        .map(|r| {
-            keys.get(&r.signed.signer)
-                .and_then(|v| v.as_ref())
-                .is_some_and(|v| {
-                    v.verify_message(&r.signing_message(genesis_hash), &r.signed.signature)
-                        .is_ok()
-                })
+        .zip(verifiers.par_iter())
+        .map(|(r, v)| {
+            v.as_ref().is_some_and(|v| {
+                v.verify_message(&r.signing_message(genesis_hash), &r.signed.signature)
+                    .is_ok()
+            })
         })
         .collect()
 }

@@ -329,7 +329,7 @@ impl SignedRecord {
     }
     /// blake3 of the canonical bytes.
     pub fn id(&self) -> RecordId {
-        RecordId(*blake3::hash(&self.to_bytes()).as_bytes())
+        RecordId::of_bytes(&self.to_bytes())
     }
 }
 
@@ -346,7 +346,7 @@ pub struct Record {
 impl Record {
     pub fn new(signed: SignedRecord) -> Record {
         let bytes = signed.to_bytes();
-        let id = RecordId(*blake3::hash(&bytes).as_bytes());
+        let id = RecordId::of_bytes(&bytes);
         Record { signed, bytes, id }
     }
     /// Decodes untrusted bytes: size limit first, then strict canonical
@@ -361,7 +361,7 @@ impl Record {
         let signed: SignedRecord = codec::decode_canonical(bytes)?;
         check_fields(&signed.body.payload)?;
         Ok(Record {
-            id: RecordId(*blake3::hash(bytes).as_bytes()),
+            id: RecordId::of_bytes(bytes),
             bytes: bytes.to_vec(),
             signed,
         })

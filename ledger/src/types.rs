@@ -173,6 +173,13 @@ impl Address {
 /// (0x00, 36) of the protobuf `PublicKey { Type: Ed25519 (1), Data: key }`.
 const PEER_ID_PREFIX: [u8; 6] = [0x00, 0x24, 0x08, 0x01, 0x12, 0x20];
 
+impl RecordId {
+    /// The id of a record from its canonical bytes: `blake3(bytes)` (SPEC §5).
+    pub fn of_bytes(bytes: &[u8]) -> RecordId {
+        RecordId(*blake3::hash(bytes).as_bytes())
+    }
+}
+
 impl NodeKey {
     /// The libp2p peer id (base58btc, `12D3KooW…`) of this node key.
     pub fn peer_id(&self) -> String {

@@ -50,6 +50,16 @@ pub enum AdmitError {
     Full(#[from] crate::pool::PoolFull),
 }
 
+impl AdmitError {
+    /// The stable code clients see: the ledger rule's code, or `pool.full`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AdmitError::Refused(r) => r.code(),
+            AdmitError::Full(_) => "pool.full",
+        }
+    }
+}
+
 /// A request to admit records into the pool, answered by the app loop
 /// with one result per record, in order.
 pub struct Admission {
@@ -301,11 +311,6 @@ impl App {
             );
         }
         Ok(())
-    }
-
-    /// The committed height.
-    pub fn height(&self) -> u64 {
-        self.state.height
     }
 
     fn params(&self, h: u64) -> HeightParams<Ctx> {

@@ -23,7 +23,7 @@ use shanlian_ledger::genesis::Genesis;
 use shanlian_ledger::record::{Record, RecordBody, SignedRecord};
 use shanlian_ledger::types::*;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -50,42 +50,6 @@ pub struct BenchArgs {
     /// Where the network lives (default: a temporary folder).
     #[arg(long)]
     pub dir: Option<PathBuf>,
-}
-
-/// Child processes, stopped with SIGTERM when dropped.
-pub struct Children(pub Vec<std::process::Child>);
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for c in &self.0 {
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-        }
-        for c in &mut self.0 {
-            let _ = c.wait();
-        }
-    }
-}
-
-/// Starts `shanlian-node run` for `node-0..n` of a testnet folder.
-pub fn spawn_nodes(dir: &Path, n: usize, log_level: &str) -> Result<Children, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
-    let mut children = Children(Vec::new());
-    for i in 0..n {
-        let log = std::fs::File::create(dir.join(format!("node-{i}.log")))
-            .map_err(|e| format!("log file: {e}"))?;
-        let child = std::process::Command::new(&exe)
-            .args(["run", "--config"])
-            .arg(dir.join(format!("node-{i}/config.toml")))
-            .env("RUST_LOG", log_level)
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start node {i}: {e}"))?;
-        children.0.push(child);
-    }
-    Ok(children)
 }
 
 /// `n` donations to `key`'s general fund, signed on all cores.
@@ -264,7 +228,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         serde_json::json!({"bench": "network_bound", "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), "strict_verify_per_s": verify_per_s.round(), "validators": args.validators, "bound_records_per_s": bound.round()})
     );
 
-    let children = spawn_nodes(&dir, args.validators, "warn")?;
+    let children = crate::localnet::spawn_nodes(&dir, args.validators, "warn")?;
     let urls: Vec<String> = (0..args.validators)
         .map(|i| format!("http://127.0.0.1:{}", args.base_port as usize + 100 + i))
         .collect();
@@ -321,8 +285,6 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                 }
             }));
         }
-        let cpu0: Vec<Option<f64>> = children.0.iter().map(|c| cpu_seconds(c.id())).collect();
-        let me0 = cpu_seconds(std::process::id());
         // Warm-up, then the measured window.
         tokio::time::sleep(Duration::from_secs(5)).await;
         let (c1, h1, t1) = (
@@ -370,7 +332,6 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                 _ => f64::NAN,
             })
             .collect();
-        let _ = (cpu0, me0);
         let client_cpu = match (me1, me2) {
             (Some(a), Some(b)) => ((b - a) / secs * 100.0).round() / 100.0,
             _ => f64::NAN,

@@ -206,8 +206,9 @@ pub fn start(opts: GossipOptions) -> Result<Publisher, String> {
                     }
                     let connected: Vec<PeerId> = swarm.connected_peers().copied().collect();
                     for p in &peers {
-                        let known = p.iter().any(|proto| matches!(proto, libp2p::multiaddr::Protocol::P2p(id) if connected.contains(&id)));
-                        if !known && crate::node::peer_of(p).is_some_and(|id| allowed.contains(&id)) {
+                        let id = crate::node::peer_of(p);
+                        let dial = id.is_some_and(|id| allowed.contains(&id) && !connected.contains(&id));
+                        if dial {
                             let _ = swarm.dial(p.clone());
                         }
                     }

@@ -64,10 +64,11 @@ fn error(status: StatusCode, code: &str, message: String) -> Response {
 }
 
 fn admit_error(e: &AdmitError) -> Response {
-    match e {
-        AdmitError::Refused(r) => error(StatusCode::BAD_REQUEST, r.code(), r.to_string()),
-        AdmitError::Full(_) => error(StatusCode::SERVICE_UNAVAILABLE, "pool.full", e.to_string()),
-    }
+    let status = match e {
+        AdmitError::Refused(_) => StatusCode::BAD_REQUEST,
+        AdmitError::Full(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    error(status, e.code(), e.to_string())
 }
 
 fn stopping() -> Response {
@@ -151,11 +152,7 @@ async fn submit_batch(State(api): State<Api>, body: Bytes) -> Response {
                 }
             }
             Err(e) => {
-                let code = match &e {
-                    AdmitError::Refused(r) => r.code(),
-                    AdmitError::Full(_) => "pool.full",
-                };
-                refused.push(json!({ "index": i, "code": code, "message": e.to_string() }));
+                refused.push(json!({ "index": i, "code": e.code(), "message": e.to_string() }))
             }
         }
     }
@@ -171,7 +168,7 @@ async fn block(State(api): State<Api>, Path(height): Path<u64>) -> Response {
             let ids: Vec<String> = b
                 .records
                 .iter()
-                .map(|r| hex::encode(blake3::hash(r).as_bytes()))
+                .map(|r| RecordId::of_bytes(r).to_hex())
                 .collect();
             Json(json!({
                 "height": b.header.height,

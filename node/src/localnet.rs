@@ -11,6 +11,42 @@ use shanlian_ledger::types::*;
 use std::path::Path;
 use std::time::Duration;
 
+/// Child processes, stopped with SIGTERM when dropped.
+pub struct Children(pub Vec<std::process::Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for c in &self.0 {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+        }
+        for c in &mut self.0 {
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Starts `shanlian-node run` for `node-0..n` of a testnet folder.
+pub fn spawn_nodes(dir: &Path, n: usize, log_level: &str) -> Result<Children, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    let mut children = Children(Vec::new());
+    for i in 0..n {
+        let log = std::fs::File::create(dir.join(format!("node-{i}.log")))
+            .map_err(|e| format!("log file: {e}"))?;
+        let child = std::process::Command::new(&exe)
+            .args(["run", "--config"])
+            .arg(dir.join(format!("node-{i}/config.toml")))
+            .env("RUST_LOG", log_level)
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot start node {i}: {e}"))?;
+        children.0.push(child);
+    }
+    Ok(children)
+}
+
 pub fn run(validators: usize, dir: &Path, base_port: u16, donations: u64) -> Result<(), String> {
     if !dir.join("genesis.toml").exists() {
         testnet(validators, 0, dir, base_port).map_err(|e| e.to_string())?;
@@ -19,7 +55,7 @@ pub fn run(validators: usize, dir: &Path, base_port: u16, donations: u64) -> Res
             dir.display()
         );
     }
-    let _children = crate::bench::spawn_nodes(dir, validators, "info")?;
+    let _children = spawn_nodes(dir, validators, "info")?;
     let genesis_text =
         std::fs::read_to_string(dir.join("genesis.toml")).map_err(|e| e.to_string())?;
     let genesis = Genesis::from_toml(&genesis_text).map_err(|e| e.to_string())?;

@@ -6,7 +6,7 @@
 use shanlian_ledger::record::Record;
 use shanlian_ledger::types::{RecordId, Timestamp};
 use shanlian_ledger::Refusal;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -191,11 +191,6 @@ impl Pool {
     /// admission: a record id is the hash of its whole bytes).
     pub fn known(&self, ids: impl Iterator<Item = RecordId>) -> Vec<bool> {
         ids.map(|id| self.ids.contains_key(&id)).collect()
-    }
-
-    /// Ids currently pending (for tests and metrics).
-    pub fn ids(&self) -> HashSet<RecordId> {
-        self.ids.keys().copied().collect()
     }
 }
 

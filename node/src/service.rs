@@ -8,6 +8,7 @@ use crate::http::{router, Api};
 use crate::node::{start, NodeOptions};
 use crate::pool::SharedPool;
 use axum::routing::get;
+use libp2p::Multiaddr;
 use std::path::Path;
 
 /// Runs the node configured in `config` until a shutdown signal.
@@ -20,34 +21,10 @@ pub fn run(config: &Path, fault: Option<Fault>) -> Result<(), String> {
         .map_err(|e| format!("member key: {e} (`member_key` in {})", config.display()))?;
     let node_key = Config::read_key(&cfg.node_key)
         .map_err(|e| format!("node key: {e} (`node_key` in {})", config.display()))?;
-    let listen = cfg
-        .listen
-        .parse()
-        .map_err(|e| format!("`listen` = {:?}: {e}", cfg.listen))?;
-    let mut peers = Vec::new();
-    for p in &cfg.peers {
-        let addr: libp2p::Multiaddr = p.parse().map_err(|e| format!("`peers`: {p:?}: {e}"))?;
-        if crate::node::peer_of(&addr).is_none() {
-            return Err(format!("`peers`: {p:?} must end with /p2p/<peer id>"));
-        }
-        peers.push(addr);
-    }
-    let gossip_listen: libp2p::Multiaddr = cfg
-        .gossip_listen
-        .parse()
-        .map_err(|e| format!("`gossip_listen` = {:?}: {e}", cfg.gossip_listen))?;
-    let mut gossip_peers = Vec::new();
-    for p in &cfg.gossip_peers {
-        let addr: libp2p::Multiaddr = p
-            .parse()
-            .map_err(|e| format!("`gossip_peers`: {p:?}: {e}"))?;
-        if crate::node::peer_of(&addr).is_none() {
-            return Err(format!(
-                "`gossip_peers`: {p:?} must end with /p2p/<peer id>"
-            ));
-        }
-        gossip_peers.push(addr);
-    }
+    let listen = parse_addr("listen", &cfg.listen)?;
+    let peers = parse_peers("peers", &cfg.peers)?;
+    let gossip_listen = parse_addr("gossip_listen", &cfg.gossip_listen)?;
+    let gossip_peers = parse_peers("gossip_peers", &cfg.gossip_peers)?;
     if fault.is_some() {
         tracing::warn!(
             ?fault,
@@ -70,7 +47,7 @@ pub fn run(config: &Path, fault: Option<Fault>) -> Result<(), String> {
             ),
             None => None,
         };
-        for (name, addr) in [("listen", &cfg.listen), ("gossip_listen", &cfg.gossip_listen)] {
+        for (name, addr) in [("listen", &listen), ("gossip_listen", &gossip_listen)] {
             if let Some(sock) = tcp_socket(addr) {
                 std::net::TcpListener::bind(sock)
                     .map_err(|e| format!("`{name}` = {addr}: {e} (is the port in use?)"))?;
@@ -150,11 +127,31 @@ pub fn run(config: &Path, fault: Option<Fault>) -> Result<(), String> {
     })
 }
 
+/// A configured listen address.
+fn parse_addr(name: &str, text: &str) -> Result<Multiaddr, String> {
+    text.parse()
+        .map_err(|e| format!("`{name}` = {text:?}: {e}"))
+}
+
+/// A configured peer list: each address must name its peer id.
+fn parse_peers(name: &str, list: &[String]) -> Result<Vec<Multiaddr>, String> {
+    list.iter()
+        .map(|p| {
+            let addr = parse_addr(name, p)?;
+            match crate::node::peer_of(&addr) {
+                Some(_) => Ok(addr),
+                None => Err(format!("`{name}`: {p:?} must end with /p2p/<peer id>")),
+            }
+        })
+        .collect()
+}
+
 /// `/ip4/A/tcp/P` as a socket address (to test that the port is free).
-fn tcp_socket(addr: &str) -> Option<std::net::SocketAddr> {
-    let parts: Vec<&str> = addr.split('/').collect();
-    match parts.as_slice() {
-        ["", "ip4", ip, "tcp", port] => format!("{ip}:{port}").parse().ok(),
+fn tcp_socket(addr: &Multiaddr) -> Option<std::net::SocketAddr> {
+    use libp2p::multiaddr::Protocol;
+    let mut it = addr.iter();
+    match (it.next(), it.next()) {
+        (Some(Protocol::Ip4(ip)), Some(Protocol::Tcp(port))) => Some((ip, port).into()),
         _ => None,
     }
 }

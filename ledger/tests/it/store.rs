@@ -44,6 +44,20 @@ pub fn build_chain(net: &mut DevNet, blocks: usize) -> Vec<shanlian_ledger::reco
     all
 }
 
+/// Opens a store just dropped in this process. sled's background flusher
+/// may still hold the directory's lock for a moment after the last handle
+/// is dropped (a node restarts as a new process and never meets this).
+fn reopen(path: &std::path::Path) -> Store {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match Store::open(path) {
+            Ok(s) => return s,
+            Err(e) if std::time::Instant::now() > deadline => panic!("reopen: {e}"),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    }
+}
+
 #[test]
 fn reopen_resumes_where_it_stopped() {
     let dir = tempfile::tempdir().unwrap();
@@ -58,7 +72,7 @@ fn reopen_resumes_where_it_stopped() {
             net.state.entries(),
         )
     };
-    let mut net = DevNet::on(Store::open(dir.path()).unwrap()).unwrap();
+    let mut net = DevNet::on(reopen(dir.path())).unwrap();
     assert_eq!(net.state.height, height);
     assert_eq!(net.state.state_hash, hash);
     assert_eq!(net.state.entries(), entries);

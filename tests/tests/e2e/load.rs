@@ -114,10 +114,7 @@ async fn ten_thousand_records_round_robin_commit_exactly_once() {
         let b = stores[0].block(h).unwrap().unwrap();
         let proposer = node_of[&b.header.proposer];
         b.records.iter().any(|bytes| {
-            let id = shanlian_ledger::record::Record::from_bytes(bytes, 1 << 20)
-                .unwrap()
-                .id;
-            submitted_to[&id] != proposer
+            submitted_to[&shanlian_ledger::types::RecordId::of_bytes(bytes)] != proposer
         })
     });
     assert!(
@@ -146,14 +143,9 @@ async fn a_validator_killed_under_load_catches_up() {
         let a = a.to_vec();
         tokio::spawn(async move {
             for (k, chunk) in a.chunks(100).enumerate() {
-                let mut body = Vec::new();
-                for r in chunk {
-                    body.extend_from_slice(&(r.bytes.len() as u32).to_le_bytes());
-                    body.extend_from_slice(&r.bytes);
-                }
                 let resp = client
                     .post(format!("{}/v1/records/batch", urls[k % 3]))
-                    .body(body)
+                    .body(crate::net::batch_body(chunk))
                     .send()
                     .await
                     .unwrap();

@@ -107,7 +107,7 @@ async fn a_suspended_members_node_is_cut_off() {
         .await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let cut = futures_all(&net, |h| {
+        let cut = all_validators(&net, |h| {
             peers(h, "consensus") == 3 && peers(h, "gossip") == 3
         })
         .await;
@@ -136,7 +136,7 @@ async fn a_suspended_members_node_is_cut_off() {
 }
 
 /// Whether `ok` holds for the health of each of the four validators.
-async fn futures_all(net: &Net, ok: impl Fn(&serde_json::Value) -> bool) -> bool {
+async fn all_validators(net: &Net, ok: impl Fn(&serde_json::Value) -> bool) -> bool {
     for i in 0..4 {
         if !ok(&net.health(i).await) {
             return false;

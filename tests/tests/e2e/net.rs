@@ -255,15 +255,10 @@ impl Net {
     /// Submits records to node `i` in one batch request; every one must be
     /// accepted.
     pub async fn submit(&self, i: usize, records: &[Record]) {
-        let mut body = Vec::new();
-        for r in records {
-            body.extend_from_slice(&(r.bytes.len() as u32).to_le_bytes());
-            body.extend_from_slice(&r.bytes);
-        }
         let resp = self
             .client
             .post(format!("{}/v1/records/batch", self.http(i)))
-            .body(body)
+            .body(batch_body(records))
             .send()
             .await
             .unwrap();
@@ -407,9 +402,16 @@ pub fn committed_ids(store: &Store) -> Vec<RecordId> {
                 .unwrap()
                 .records
                 .into_iter()
-                .map(|b| Record::from_bytes(&b, 1 << 20).unwrap().id)
+                .map(|b| RecordId::of_bytes(&b))
         })
         .collect()
+}
+
+/// A `POST /v1/records/batch` body (the node's framing: `u32` LE length,
+/// then the bytes, for each record).
+pub fn batch_body(records: &[Record]) -> Vec<u8> {
+    let bytes: Vec<Vec<u8>> = records.iter().map(|r| r.bytes.clone()).collect();
+    shanlian_node::gossip::frame(&bytes)
 }
 
 /// Submits `records` round-robin in batches of `batch` to `nodes`.
