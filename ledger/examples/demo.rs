@@ -7,7 +7,6 @@
 //! certified header, and replays the whole chain as an auditor would.
 //!
 //! `cargo run -p shanlian-ledger --example demo [-- STORE_DIR]`
-use shanlian_ledger::merkle::{verify_inclusion, Blake3Hasher, MerkleHasher};
 use shanlian_ledger::store::Store;
 use shanlian_ledger::testkit::{payloads as p, DevNet};
 use shanlian_ledger::trace::trace_donation;
@@ -123,6 +122,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     net.commit_all(&[sales])?;
     let g = net
         .state
+        .tables
         .games
         .get(&GameId("SSQ".into()))
         .cloned()
@@ -160,13 +160,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(0);
     let index = before + loc.index as u64;
     let proof = net.store.inclusion_proof(index, tip.log_size)?;
-    verify_inclusion::<Blake3Hasher>(
-        &Blake3Hasher::hash_leaf(&don.record.0),
-        index,
-        tip.log_size,
-        &proof,
-        &tip.log_root,
-    )?;
+    proof.verify(&don.record.0, &tip.log_root)?;
     let cert = net.store.certificate(tip.height)?.ok_or("certificate")?;
     cert.verify(
         &net.genesis_hash,

@@ -5,6 +5,7 @@
 use crate::block::{BlockData, CommitCertificate, Header};
 use crate::crypto::Verifier;
 use crate::error::BlockError;
+use crate::fault::{ApplyError, ChainError};
 use crate::record::Record;
 use crate::state::{History, State, Transition};
 use crate::types::*;
@@ -79,6 +80,10 @@ fn verify_each(
 /// candidate `i`'s signature was checked strictly already (at pool
 /// admission); others are checked here. The state keeps the block open:
 /// commit it with [`commit`] once decided, or roll it back.
+///
+/// A fault while applying a candidate (a history read that fails) is not a
+/// refusal of that candidate: the proposal is abandoned and the fault
+/// returned, with the state rolled back.
 pub fn propose(
     state: &mut State,
     time: Timestamp,
@@ -86,7 +91,7 @@ pub fn propose(
     candidates: &[Record],
     verified: &[bool],
     history: &dyn History,
-) -> Result<Proposal, BlockError> {
+) -> Result<Proposal, ChainError> {
     let height = state.height + 1;
     state.begin_block(height, time)?;
     let max = state.genesis.params.max_records_per_block as usize;
@@ -98,10 +103,20 @@ pub fn propose(
         }
         match state.apply_record(r, verified.get(i).copied().unwrap_or(false), history) {
             Ok(()) => kept.push(r.bytes.clone()),
-            Err(e) => refused.push((r.id, e)),
+            Err(ApplyError::Refused(e)) => refused.push((r.id, e)),
+            Err(ApplyError::Fault(f)) => {
+                state.rollback_block();
+                return Err(f.into());
+            }
         }
     }
-    let (tr, c) = state.finish_block()?;
+    let (tr, c) = match state.finish_block() {
+        Ok(x) => x,
+        Err(e) => {
+            state.rollback_block();
+            return Err(e.into());
+        }
+    };
     let header = Header {
         chain_id: state.genesis.chain_id.clone(),
         height,
@@ -129,42 +144,47 @@ pub fn propose(
 /// computes. The block stays open on success (commit or roll back); on
 /// failure it is rolled back. `verified[i]` says record `i`'s signature was
 /// already checked under the strict rule.
+///
+/// [`ChainError::Invalid`] is a verdict on the block; [`ChainError::Fault`]
+/// (this node's history could not be read) is none, and must not be voted on.
 pub fn check_block(
     state: &mut State,
     block: &BlockData,
     records: &[Record],
     verified: &[bool],
     history: &dyn History,
-) -> Result<Transition, BlockError> {
+) -> Result<Transition, ChainError> {
     let h = &block.header;
     let result = (|| {
         if h.chain_id != state.genesis.chain_id {
-            return Err(BlockError::HeaderMismatch("chain_id"));
+            return Err(BlockError::HeaderMismatch("chain_id").into());
         }
         if h.prev_hash != state.last_header_hash {
-            return Err(BlockError::HeaderMismatch("prev_hash"));
+            return Err(BlockError::HeaderMismatch("prev_hash").into());
         }
         let max = state.genesis.params.max_records_per_block as usize;
         if records.len() > max {
             return Err(BlockError::TooManyRecords {
                 got: records.len(),
                 max,
-            });
+            }
+            .into());
         }
         let vs = state.validator_set(h.height);
         if vs.get(&h.proposer).is_none() {
-            return Err(BlockError::UnknownProposer(h.proposer));
+            return Err(BlockError::UnknownProposer(h.proposer).into());
         }
         state.begin_block(h.height, h.time)?;
         for (index, r) in records.iter().enumerate() {
             let pre = verified.get(index).copied().unwrap_or(false);
-            state
-                .apply_record(r, pre, history)
-                .map_err(|refusal| BlockError::Record {
+            state.apply_record(r, pre, history).map_err(|e| match e {
+                ApplyError::Refused(refusal) => ChainError::Invalid(BlockError::Record {
                     index,
                     id: r.id,
                     refusal,
-                })?;
+                }),
+                ApplyError::Fault(f) => ChainError::Fault(f),
+            })?;
         }
         let (tr, c) = state.finish_block()?;
         for (name, ok) in [
@@ -178,7 +198,7 @@ pub fn check_block(
             ),
         ] {
             if !ok {
-                return Err(BlockError::HeaderMismatch(name));
+                return Err(BlockError::HeaderMismatch(name).into());
             }
         }
         Ok(tr)
@@ -206,16 +226,17 @@ pub fn check_block_time(state: &State, time: Timestamp, now: Timestamp) -> Resul
 }
 
 /// Commits a decided, checked block: the store first (one atomic batch),
-/// then the in-memory state.
+/// then the in-memory state. Every failure here is a fault: the block was
+/// decided.
 pub fn commit(
     state: &mut State,
     store: &crate::store::Store,
     block: &BlockData,
     cert: &CommitCertificate,
     tr: &Transition,
-) -> Result<(), crate::store::StoreError> {
+) -> Result<(), crate::fault::Fault> {
     store.commit(block, cert, tr)?;
     state
         .commit_block(&block.header)
-        .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))
+        .map_err(|e| crate::fault::Fault::Invariant(e.to_string()))
 }

@@ -3,7 +3,7 @@
 //! of a block the journal names every key whose value differs from the
 //! block's start, which becomes the block's write set.
 
-use crate::codec;
+use shanlian_core::codec;
 use std::collections::HashMap;
 
 /// The maps' hasher: foldhash, seeded per process.
@@ -99,7 +99,7 @@ impl<K: Eq + Hash + Clone + bincode::Encode, V: Clone + PartialEq + bincode::Enc
                 if now == original.as_ref() {
                     continue;
                 }
-                let key = crate::tables::state_key(self.family, k);
+                let key = shanlian_core::keys::state_key(self.family, k);
                 out.push((key, now.map(codec::encode)));
             }
         }
@@ -109,7 +109,10 @@ impl<K: Eq + Hash + Clone + bincode::Encode, V: Clone + PartialEq + bincode::Enc
     }
     fn entries(&self, out: &mut Vec<(Vec<u8>, Vec<u8>)>) {
         for (k, v) in &self.map {
-            out.push((crate::tables::state_key(self.family, k), codec::encode(v)));
+            out.push((
+                shanlian_core::keys::state_key(self.family, k),
+                codec::encode(v),
+            ));
         }
     }
 }

@@ -5,36 +5,35 @@
 //! networking. Node, explorer and client call it and never re-implement a
 //! rule.
 //!
-//! * [`types`], [`record`]: what can be recorded, with types that make wrong
-//!   states hard (money is [`types::Fen`], never a float).
-//! * [`codec`], [`crypto`]: the one canonical byte encoding and the
-//!   domain-separated Ed25519 signatures over it (docs/SPEC.md).
-//! * [`merkle`]: the RFC 9162 log over all record ids, in tiles.
-//! * [`block`]: headers, validator sets, vote sign-bytes, commit
-//!   certificates and checkpoints.
-//! * [`state`]: the deterministic state machine; [`lottery`] its split rule.
-//! * [`store`]: the sled store, one atomic batch per block.
-//! * [`chain`]: applying a whole block; [`verify`]: the full-chain verifier.
-//! * [`trace`]: where did a donation go (FIFO over cumulative intervals).
+//! What a light client needs (records, bytes, signatures, genesis, Merkle
+//! proofs, headers, certificates, checkpoints, receipt bundles) is the
+//! storage-free [`shanlian_core`], re-exported here module by module. This
+//! crate adds:
+//!
+//! * [`state`]: the deterministic state machine, its files laid out like
+//!   SPEC §8–§10;
+//! * [`chain`]: applying a whole block (propose, check, commit);
+//! * [`store`]: the store, one atomic batch per block, over a key-value
+//!   backend (sled on disk, or memory for tests);
+//! * [`verify`]: the full-chain verifier;
+//! * [`trace`]: where did a donation go (FIFO over cumulative intervals);
+//! * [`fault`]: failures that are not verdicts.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod block;
+pub use shanlian_core::{
+    block, codec, crypto, error, genesis, keys, lottery, merkle, record, types, values, writeset,
+};
+
 pub mod chain;
-pub mod codec;
-pub mod crypto;
-pub mod error;
-pub mod genesis;
+pub mod fault;
 pub mod journal;
-pub mod lottery;
-pub mod merkle;
-pub mod record;
 pub mod state;
 pub mod store;
-pub mod tables;
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod trace;
-pub mod types;
 pub mod verify;
 
-pub use error::{BlockError, Refusal};
+pub use fault::{ApplyError, ChainError, Fault};
+pub use shanlian_core::error::{BlockError, Refusal};

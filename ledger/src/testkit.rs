@@ -6,12 +6,26 @@
 use crate::block::{BlockData, CommitCertificate};
 use crate::chain;
 use crate::crypto::Keypair;
+use crate::fault::ChainError;
 use crate::genesis::{dev_genesis, DevMember, Genesis};
 use crate::record::*;
 use crate::state::{State, Transition};
 use crate::store::{Store, StoreError};
 use crate::types::*;
 use crate::Refusal;
+
+/// Why the dev network could not commit what a test asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("refused: {0}")]
+    Refused(Refusal),
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Fault(#[from] crate::fault::Fault),
+}
 
 /// A dev network on one store.
 pub struct DevNet {
@@ -76,7 +90,7 @@ impl DevNet {
 
     /// Proposes a block from `records` (refused ones left out, returned),
     /// certifies it with the four dev validators and commits it.
-    pub fn commit(&mut self, records: &[Record]) -> Result<Vec<(RecordId, Refusal)>, StoreError> {
+    pub fn commit(&mut self, records: &[Record]) -> Result<Vec<(RecordId, Refusal)>, NetError> {
         self.commit_with(records, &[])
     }
 
@@ -86,7 +100,7 @@ impl DevNet {
         &mut self,
         records: &[Record],
         verified: &[bool],
-    ) -> Result<Vec<(RecordId, Refusal)>, StoreError> {
+    ) -> Result<Vec<(RecordId, Refusal)>, NetError> {
         let time = self.clock;
         self.clock = Timestamp(self.clock.0 + 1_000);
         let proposer = self.address("bureau");
@@ -97,26 +111,22 @@ impl DevNet {
             records,
             verified,
             &self.store,
-        )
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        )?;
         let cert = self.certify(&block);
         chain::commit(&mut self.state, &self.store, &block, &cert, &tr)?;
         Ok(refused)
     }
 
     /// Commits exactly `records`, failing if any is refused.
-    pub fn commit_all(&mut self, records: &[Record]) -> Result<(), Refusal> {
-        let refused = self
-            .commit(records)
-            .map_err(|e| Refusal::Store(e.to_string()))?;
-        match refused.into_iter().next() {
-            Some((_, r)) => Err(r),
+    pub fn commit_all(&mut self, records: &[Record]) -> Result<(), NetError> {
+        match self.commit(records)?.into_iter().next() {
+            Some((_, r)) => Err(NetError::Refused(r)),
             None => Ok(()),
         }
     }
 
     /// Proposes without committing (the block stays open in the state).
-    pub fn propose(&mut self, records: &[Record]) -> Result<(BlockData, Transition), Refusal> {
+    pub fn propose(&mut self, records: &[Record]) -> Result<(BlockData, Transition), ChainError> {
         let proposer = self.address("bureau");
         let (block, tr, _) = chain::propose(
             &mut self.state,
@@ -125,8 +135,7 @@ impl DevNet {
             records,
             &[],
             &self.store,
-        )
-        .map_err(|e| Refusal::Store(e.to_string()))?;
+        )?;
         Ok((block, tr))
     }
 
@@ -363,7 +372,7 @@ pub fn spec_vectors() -> Vec<(&'static str, String)> {
     let writes = vec![(vec![0x01, 0xaa], Some(vec![0x05])), (vec![0x02], None)];
     v.push((
         "state-hash",
-        hex::encode(crate::state::next_state_hash(&[0x44; 32], 7, &writes)),
+        hex::encode(crate::writeset::next_state_hash(&[0x44; 32], 7, &writes)),
     ));
     v
 }

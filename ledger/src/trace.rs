@@ -9,9 +9,9 @@
 //! project's axis at a recorded start, so a range is followed exactly
 //! across funds.
 
+use crate::keys as t;
 use crate::state::{OutflowKind, OutflowRow, SourceRow};
 use crate::store::{Store, StoreError};
-use crate::tables as t;
 use crate::types::*;
 
 /// One hop of money: `amount` of the traced range went out of `fund` by

@@ -14,12 +14,13 @@ use crate::chain;
 use crate::codec;
 use crate::crypto::{batch_salt, verify_batch_strict, Verifier};
 use crate::error::BlockError;
+use crate::fault::ChainError;
 use crate::genesis::Genesis;
+use crate::keys as t;
 use crate::merkle::{self, Blake3Hasher, Frontier, MemTiles};
 use crate::record::Record;
 use crate::state::State;
 use crate::store::{Store, StoreError};
-use crate::tables as t;
 use crate::types::*;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -54,6 +55,11 @@ pub enum VerifyError {
     },
     #[error("height {height}: {error}")]
     Block { height: u64, error: BlockError },
+    #[error("height {height}: {fault}")]
+    Fault {
+        height: u64,
+        fault: crate::fault::Fault,
+    },
     #[error("stored tip does not match the replayed chain: {0}")]
     Tip(String),
     #[error("stored state differs from the replayed state at key {0}")]
@@ -258,6 +264,18 @@ pub fn verify_store_with(
                             });
                         }
                         Err(e) => {
+                            // The blocks before the failure are checked and
+                            // replayed first, so the error names the height
+                            // that failed to load, not a signature of the
+                            // next block.
+                            pool.install(|| {
+                                check_signatures(
+                                    &mut window,
+                                    &genesis_hash,
+                                    &mut cache,
+                                    opts.strict_only,
+                                )
+                            });
                             let _ = tx.send(Ok(window));
                             let _ = tx.send(Err(e));
                             return;
@@ -307,7 +325,10 @@ pub fn verify_store_with(
                     });
                 }
                 let tr = chain::check_block(&mut state, &p.block, &p.records, &p.sig_ok, store)
-                    .map_err(|error| VerifyError::Block { height, error })?;
+                    .map_err(|e| match e {
+                        ChainError::Invalid(error) => VerifyError::Block { height, error },
+                        ChainError::Fault(fault) => VerifyError::Fault { height, fault },
+                    })?;
                 let leaves: Vec<[u8; 32]> = tr.record_ids.iter().map(|r| r.0).collect();
                 let writes = merkle::append_batch(&mut log, &tiles, &leaves)
                     .map_err(|e| VerifyError::Tile(e.to_string()))?;
@@ -375,8 +396,8 @@ pub fn verify_store_with(
 fn compare_derived(store: &Store, mut want: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), VerifyError> {
     want.sort();
     let stored = store
-        .scan_range(vec![t::TRACE_SOURCES], vec![t::BLOCKS])
-        .chain(store.scan_range(vec![t::RECORD_IDS], vec![0xff]));
+        .scan_range(&[t::TRACE_SOURCES], &[t::BLOCKS])
+        .chain(store.scan_range(&[t::RECORD_IDS], &[0xff]));
     let mut n = 0;
     for item in stored {
         let item = item?;
@@ -403,7 +424,7 @@ fn compare_derived(store: &Store, mut want: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(
 fn compare_state(store: &Store, state: &mut State) -> Result<(), VerifyError> {
     let want = state.entries();
     let mut got = Vec::new();
-    for item in store.scan_range(vec![t::MEMBERS], vec![t::TRACE_SOURCES]) {
+    for item in store.scan_range(&[t::MEMBERS], &[t::TRACE_SOURCES]) {
         got.push(item?);
     }
     if got.len() != want.len() {

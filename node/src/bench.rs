@@ -64,11 +64,11 @@ fn presign(key: &Keypair, genesis: &Hash32, prefix: &str, n: usize) -> Vec<Recor
                 created,
                 expires: Timestamp(created.0 + 3_500_000),
                 nonce: i as u64,
-                payload: shanlian_ledger::testkit::payloads::donation(
+                payload: crate::demo::donation(
                     ReceiptNo(format!("{prefix}-{i}")),
                     fund.clone(),
                     100 + (i as u64 % 10_000),
-                    (i % 251) as u8,
+                    i as u64,
                 ),
             };
             Record::new(SignedRecord::sign(body, key, genesis))

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use shanlian_ledger::crypto::Keypair;
-use shanlian_ledger::genesis::{dev_genesis, Genesis, GenesisMember, Params};
+use shanlian_ledger::genesis::{standard_games, Genesis, GenesisMember, Params};
 use shanlian_ledger::types::{NodeKey, Role, Timestamp, Uscc};
 use std::path::{Path, PathBuf};
 
@@ -166,7 +166,7 @@ pub fn testnet(
         time: Timestamp(now),
         params: Params::default(),
         members,
-        games: dev_genesis().0.games,
+        games: standard_games(),
     };
     genesis.validate().map_err(|e| file_err(out, e))?;
     let write = |p: PathBuf, s: String| std::fs::write(&p, s).map_err(|e| file_err(&p, e));

@@ -9,6 +9,7 @@
 //! - [`app`]: the application loop that answers the engine;
 //! - [`pool`]: the bounded record pool; [`gossip`]: record gossip;
 //! - [`node`]: starting engine and app, membership-driven peers;
+//! - [`demo`]: realistic demo records for `localnet` and the benchmark;
 //! - [`service`], [`http`], [`metrics`], [`config`], [`cli`]: operating a
 //!   node; [`localnet`] and [`bench`]: local networks on loopback.
 
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod codec;
 pub mod config;
 pub mod ctx;
+pub mod demo;
 pub mod gossip;
 pub mod http;
 pub mod localnet;

@@ -93,11 +93,11 @@ pub fn run(validators: usize, dir: &Path, base_port: u16, donations: u64) -> Res
                 created: now,
                 expires: Timestamp(now.0 + 600_000),
                 nonce: now.0 ^ n,
-                payload: shanlian_ledger::testkit::payloads::donation(
+                payload: crate::demo::donation(
                     ReceiptNo(format!("DEMO-{}-{n}", now.0)),
                     fund.clone(),
                     10_000 + n,
-                    (n % 256) as u8,
+                    n,
                 ),
             };
             let record = Record::new(SignedRecord::sign(body, &key, &gh));

@@ -121,7 +121,7 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
     let ctx = Ctx { genesis_hash };
     let key = Arc::new(opts.key);
     let address = Address(shanlian_ledger::types::Address::of_key(&key.public()));
-    if !state.members.contains(&address.0) {
+    if !state.tables.members.contains(&address.0) {
         if !opts.joining {
             return Err(StartError::NotAMember(address.0, state.height));
         }

@@ -281,7 +281,7 @@ mod tests {
         }
         pool.remove_committed([&rs[0].id]);
         assert_eq!(pool.status(&rs[0].id), PoolStatus::Unknown);
-        pool.refuse(vec![(rs[1].id, Refusal::Store("x".into()))]);
+        pool.refuse(vec![(rs[1].id, Refusal::BadSignature)]);
         assert!(matches!(
             pool.status(&rs[1].id),
             PoolStatus::Dropped(Dropped::Refused(_))

@@ -67,7 +67,10 @@ fn donation_disbursement_refund_flow() {
     let _r2 = donate(&mut net, "charity-federation", &fund, 5_000);
     let d = net.sign("charity-federation", p::disbursement(fund.clone(), 12_000));
     net.commit_all(&[d]).unwrap();
-    assert_eq!(net.state.funds.get(&fund).unwrap().balance(), Fen(3_000));
+    assert_eq!(
+        net.state.tables.funds.get(&fund).unwrap().balance(),
+        Fen(3_000)
+    );
     // r1 is fully consumed: nothing left to refund.
     let rf = net.sign("charity-federation", p::refund(r1.clone(), 1));
     let e = refused(&mut net, rf, "refund.exceeds_donation");
@@ -215,7 +218,7 @@ fn money_rules() {
     refused(&mut net, rec, "refund.exceeds_donation");
     let rec = net.sign("charity-federation", p::refund(receipt, 600));
     net.commit_all(&[rec]).unwrap();
-    assert_eq!(net.state.funds.get(&fund).unwrap().balance(), Fen(0));
+    assert_eq!(net.state.tables.funds.get(&fund).unwrap().balance(), Fen(0));
 }
 
 #[test]
@@ -248,6 +251,7 @@ fn project_rules() {
     refused(&mut net, rec, "project.not_pending");
     assert_eq!(
         net.state
+            .tables
             .projects
             .get(&ProjectId("P-3".into()))
             .unwrap()
@@ -340,7 +344,7 @@ fn governance_rules() {
             public_key: PublicKey(weak),
             role: Role::Charity,
             name: "x".into(),
-            uscc: net.state.members.get(&a).unwrap().uscc.clone(),
+            uscc: net.state.tables.members.get(&a).unwrap().uscc.clone(),
             node: NodeKey([4; 32]),
         }),
     );
@@ -422,7 +426,7 @@ fn key_rotation_and_validators() {
     };
     let rec = net.sign("bureau", Payload::RotateKey(rot.clone()));
     refused(&mut net, rec, "member.bad_rotation_consent");
-    let consent = shanlian_ledger::state::rotate_key_body(&rot);
+    let consent = RotateKey::consent_bytes(&rot.member, &rot.new_key);
     rot.old_key_signature = net.key("red-cross").sign(
         shanlian_ledger::crypto::Domain::RotateKey,
         &net.genesis_hash,
@@ -484,7 +488,13 @@ fn lottery_rules() {
     refused(&mut net, rec, "lottery.duplicate_sales");
     let rec = net.sign("lottery-centre", p::sales("NOPE", "2026001", 5));
     refused(&mut net, rec, "lottery.unknown_game");
-    let g = net.state.games.get(&GameId("SSQ".into())).unwrap().clone();
+    let g = net
+        .state
+        .tables
+        .games
+        .get(&GameId("SSQ".into()))
+        .unwrap()
+        .clone();
     assert_eq!(
         g.prize.0 + g.issuance_fee.0 + g.welfare_central.0 + g.welfare_local.0,
         1_000_000
@@ -501,7 +511,10 @@ fn lottery_rules() {
         p::allocate(100_000, WelfarePurpose::Elderly, Some("ELDER-1")),
     );
     net.commit_all(&[rec]).unwrap();
-    assert_eq!(net.state.funds.get(&fund).unwrap().balance(), Fen(100_000));
+    assert_eq!(
+        net.state.tables.funds.get(&fund).unwrap().balance(),
+        Fen(100_000)
+    );
     let payout = |amount| {
         Payload::RecordPrizePayout(RecordPrizePayout {
             game: GameId("SSQ".into()),
@@ -649,7 +662,7 @@ fn suspended_and_rotating_validators() {
         new_key: new_key.public(),
         old_key_signature: Signature([0; 64]),
     };
-    let consent = shanlian_ledger::state::rotate_key_body(&rot);
+    let consent = RotateKey::consent_bytes(&rot.member, &rot.new_key);
     rot.old_key_signature = net.key("lottery-centre").sign(
         shanlian_ledger::crypto::Domain::RotateKey,
         &net.genesis_hash,

@@ -2,7 +2,6 @@
 //! and wrong use is refused.
 
 use shanlian_ledger::genesis::dev_genesis;
-use shanlian_ledger::merkle::{verify_inclusion, Blake3Hasher, MerkleHasher};
 use shanlian_ledger::store::{Store, StoreError};
 use shanlian_ledger::testkit::{payloads as p, DevNet};
 use shanlian_ledger::types::*;
@@ -93,14 +92,7 @@ fn reopen_resumes_where_it_stopped() {
         };
         let index = before + loc.index as u64;
         let proof = net.store.inclusion_proof(index, tip.log_size).unwrap();
-        verify_inclusion::<Blake3Hasher>(
-            &Blake3Hasher::hash_leaf(&r.id.0),
-            index,
-            tip.log_size,
-            &proof,
-            &tip.log_root,
-        )
-        .unwrap();
+        proof.verify(&r.id.0, &tip.log_root).unwrap();
     }
     assert_eq!(net.store.log_root_at(tip.log_size).unwrap(), tip.log_root);
     // Indexes answer the questions donors and auditors ask.

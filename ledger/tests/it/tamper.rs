@@ -3,7 +3,7 @@
 //! one, and pass again once the byte is restored.
 
 use crate::store::build_chain;
-use shanlian_ledger::tables as t;
+use shanlian_ledger::keys as t;
 use shanlian_ledger::testkit::DevNet;
 use shanlian_ledger::verify::verify_store;
 
@@ -58,7 +58,7 @@ fn every_flipped_byte_is_detected() {
     ] {
         let (key, _) = net
             .store
-            .scan_range(vec![family], vec![family + 1])
+            .scan_range(&[family], &[family + 1])
             .next()
             .unwrap()
             .unwrap();
@@ -74,7 +74,7 @@ fn removed_and_extra_entries_are_detected() {
     for family in [t::DONATIONS, t::TRACE_SOURCES, t::DONORS] {
         let (key, value) = net
             .store
-            .scan_range(vec![family], vec![family + 1])
+            .scan_range(&[family], &[family + 1])
             .next()
             .unwrap()
             .unwrap();

@@ -1,5 +1,5 @@
-//! Every key family in the sled store, declared once. The store is one
-//! sled tree; the first key byte names the family. State-table keys are
+//! Every key family of a node's store, declared once (SPEC §9.1). The
+//! store is one ordered key-value tree; the first key byte names the family. State-table keys are
 //! the family byte and the canonical (little-endian) encoding of the
 //! table's key; trace, index and chain keys put heights and positions in
 //! big-endian so that they sort in order.
@@ -47,8 +47,9 @@ pub const HOLES: u8 = 0x0d;
 /// trace: inflows, `SourceRow` at each inflow's start position.
 ///
 /// Trace rows are grouped per block: one entry per (family, fund) and
-/// block, key `family || encode(FundRef) || first position BE`, value
-/// `encode(Vec<(u64 position, row)>)`.
+/// block, key `family || encode(FundRef) || first row's position BE`, value
+/// `encode(Vec<(u64 position, row)>)` in the order the rows were written
+/// (see [`group_trace_rows`]).
 pub const TRACE_SOURCES: u8 = 0x20;
 /// trace: outflows, `OutflowRow` at the start of the range each consumed.
 pub const TRACE_OUTFLOWS: u8 = 0x21;
@@ -104,8 +105,64 @@ pub fn meta_key(name: &str) -> Vec<u8> {
     k
 }
 
+/// `0x35 || donor commitment || height BE || index BE`.
+pub fn donor_key(donor: &Commitment, height: u64, index: u32) -> Vec<u8> {
+    let mut k = vec![DONORS];
+    k.extend_from_slice(&donor.0);
+    k.extend_from_slice(&height.to_be_bytes());
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// `0x36 || encode(fund) || height BE`.
+pub fn fund_records_key(fund: &FundRef, height: u64) -> Vec<u8> {
+    let mut k = fund_prefix(FUND_RECORDS, fund);
+    k.extend_from_slice(&height.to_be_bytes());
+    k
+}
+
+/// `0x37 || member address || height BE`.
+pub fn member_records_key(member: &Address, height: u64) -> Vec<u8> {
+    let mut k = vec![MEMBER_RECORDS];
+    k.extend_from_slice(&member.0);
+    k.extend_from_slice(&height.to_be_bytes());
+    k
+}
+
+/// `0x34 || record id`.
 pub fn record_id_key(id: &RecordId) -> Vec<u8> {
     let mut k = vec![RECORD_IDS];
     k.extend_from_slice(&id.0);
     k
+}
+
+/// Groups a block's trace rows into one entry per (family, fund): key
+/// `family || encode(fund) || BE64(position of the group's first row)`,
+/// value the canonical encoding of `Vec<(u64 position, row)>` with the rows
+/// in the order the block wrote them.
+///
+/// For inflows (0x20) and outflows (0x21) that order has strictly
+/// increasing positions. Refund holes (0x22) follow commit order, which
+/// need not be position order: a second refund in the same block can cut a
+/// hole before the first one's (SPEC §9.1).
+pub fn group_trace_rows(rows: &[(u8, FundRef, u64, Vec<u8>)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut groups: std::collections::BTreeMap<(u8, &FundRef), (u64, u64, Vec<u8>)> =
+        std::collections::BTreeMap::new();
+    for (family, fund, pos, row) in rows {
+        let g = groups
+            .entry((*family, fund))
+            .or_insert_with(|| (*pos, 0, Vec::new()));
+        g.1 += 1;
+        g.2.extend_from_slice(&pos.to_le_bytes());
+        g.2.extend_from_slice(row);
+    }
+    groups
+        .into_iter()
+        .map(|((family, fund), (first, n, body))| {
+            let mut v = Vec::with_capacity(8 + body.len());
+            v.extend_from_slice(&n.to_le_bytes());
+            v.extend_from_slice(&body);
+            (fund_pos_key(family, fund, first), v)
+        })
+        .collect()
 }

@@ -6,7 +6,9 @@
 //! another.
 
 use crate::codec;
-use crate::crypto::{check_member_key, Keypair};
+use crate::crypto::check_member_key;
+#[cfg(feature = "dev")]
+use crate::crypto::Keypair;
 use crate::types::*;
 use bincode::{Decode, Encode};
 use serde::Deserialize;
@@ -375,14 +377,42 @@ impl Genesis {
     }
 }
 
+/// The welfare-lottery games of the published rules this project starts
+/// from (DESIGN brief §6, restated in SPEC §11): the two-colour ball (双色球)
+/// with 36% of sales for public welfare, and the keno-type game (快乐8) with
+/// 30%; each welfare fund split 50% central, 50% local. Used by the demo
+/// genesis and by `shanlian-node testnet`.
+pub fn standard_games() -> Vec<Game> {
+    vec![
+        Game {
+            id: GameId("SSQ".into()),
+            name: "双色球 two-colour ball".into(),
+            prize_bp: 5_100,
+            issuance_fee_bp: 1_300,
+            welfare_bp: 3_600,
+            central_bp: 5_000,
+        },
+        Game {
+            id: GameId("KL8".into()),
+            name: "快乐8 keno".into(),
+            prize_bp: 5_800,
+            issuance_fee_bp: 1_200,
+            welfare_bp: 3_000,
+            central_bp: 5_000,
+        },
+    ]
+}
+
 /// One member of the demo network, with its INSECURE dev keys.
+#[cfg(feature = "dev")]
 pub struct DevMember {
     pub label: &'static str,
     pub key: Keypair,
     pub node_key: Keypair,
 }
 
-/// The demo network's members: (label, name, role, USCC first 17, power).
+/// The demo network's members: (label, name, role, USCC first 16, power).
+#[cfg(feature = "dev")]
 const DEV_MEMBERS: [(&str, &str, Role, &str, u64); 6] = [
     (
         "bureau",
@@ -431,6 +461,7 @@ const DEV_MEMBERS: [(&str, &str, Role, &str, u64); 6] = [
 /// The deterministic demo network: members with INSECURE dev keys (see
 /// [`Keypair::insecure_dev`]; labels `dev/<label>` and
 /// `dev/<label>/node`), four validators, two lottery games.
+#[cfg(feature = "dev")]
 pub fn dev_genesis() -> (Genesis, Vec<DevMember>) {
     let mut members = Vec::new();
     let mut keys = Vec::new();
@@ -455,24 +486,7 @@ pub fn dev_genesis() -> (Genesis, Vec<DevMember>) {
             node_key,
         });
     }
-    let games = vec![
-        Game {
-            id: GameId("SSQ".into()),
-            name: "双色球 two-colour ball".into(),
-            prize_bp: 5_100,
-            issuance_fee_bp: 1_300,
-            welfare_bp: 3_600,
-            central_bp: 5_000,
-        },
-        Game {
-            id: GameId("KL8".into()),
-            name: "快乐8 keno".into(),
-            prize_bp: 5_800,
-            issuance_fee_bp: 1_200,
-            welfare_bp: 3_000,
-            central_bp: 5_000,
-        },
-    ];
+    let games = standard_games();
     let g = Genesis {
         chain_id: "shanlian-dev".into(),
         time: Timestamp(1_767_225_600_000), // 2026-01-01T00:00:00Z
@@ -491,7 +505,7 @@ mod tests {
     fn dev_genesis_file_matches_code() {
         let (g, _) = dev_genesis();
         g.validate().unwrap();
-        let text = include_str!("../../genesis/dev.toml");
+        let text = include_str!("../../../genesis/dev.toml");
         let parsed = Genesis::from_toml(text).unwrap();
         assert_eq!(
             parsed, g,

@@ -35,7 +35,7 @@ pub enum Refusal {
     RetiredKey(PublicKey),
     #[error("member {0} is suspended")]
     SignerSuspended(Address),
-    #[error("a {role:?} member may not sign {payload}")]
+    #[error("{role:?} members may not sign {payload}")]
     RoleNotPermitted { role: Role, payload: &'static str },
     #[error("signature does not verify")]
     BadSignature,
@@ -140,8 +140,6 @@ pub enum Refusal {
     AttestationMismatch { height: u64, log_size: u64 },
     #[error("the block already holds {0} records, the most allowed")]
     BlockFull(u32),
-    #[error("store: {0}")]
-    Store(String),
 }
 
 impl Refusal {
@@ -202,7 +200,6 @@ impl Refusal {
             UnknownHeight(_) => "audit.unknown_height",
             AttestationMismatch { .. } => "audit.mismatch",
             BlockFull(_) => "block.full",
-            Store(_) => "store.error",
         }
     }
 }

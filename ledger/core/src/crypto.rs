@@ -238,6 +238,7 @@ impl Keypair {
     /// The deterministic, INSECURE development key for `name`: seed =
     /// blake3("shanlian insecure dev key" || name). For the demo network
     /// and tests only; never for a real member.
+    #[cfg(feature = "dev")]
     pub fn insecure_dev(name: &str) -> Keypair {
         let mut h = blake3::Hasher::new();
         h.update(b"shanlian insecure dev key");
@@ -273,6 +274,13 @@ impl Keypair {
             .map(|sk| Keypair { sk })
             .map_err(|e| CryptoError::KeyFile(e.to_string()))
     }
+}
+
+/// The hash of a document named by its hash on the ledger (evidence,
+/// in-kind valuations, final and audit reports): `blake3(document bytes)`
+/// (SPEC §2.1 `Evidence`).
+pub fn document_hash(document: &[u8]) -> Hash32 {
+    *blake3::hash(document).as_bytes()
 }
 
 /// A salted commitment to an identity: `blake3("shanlian/commitment/v1" ||

@@ -1,25 +1,37 @@
-//! The sled store: one tree, key families declared in [`crate::tables`],
-//! and one atomic batch per block (block, certificate, header, state
-//! changes, trace rows, log tiles, indexes and the new tip together).
-//! After a crash the store reopens at the last batch that reached disk,
-//! never half of one.
+//! The store: key families declared in [`shanlian_core::keys`], and one
+//! atomic batch per block (block, certificate, header, state changes, trace
+//! rows, log tiles, indexes and the new tip together). After a crash the
+//! store reopens at the last batch that reached disk, never half of one.
+//!
+//! A store runs on a [`kv::Kv`] backend: sled on disk ([`Store::open`]), or
+//! memory ([`Store::memory`]) for tests and tools. Reads for the explorer
+//! and the client are in [`query`].
+
+pub mod kv;
+pub mod query;
 
 use crate::block::{BlockData, CommitCertificate, Header};
 use crate::codec::{self, DecodeError};
+use crate::fault::Fault;
 use crate::genesis::Genesis;
-use crate::merkle::{self, Blake3Hasher, Frontier, TileId, TileReader};
+use crate::keys as t;
+use crate::merkle::{
+    self, Blake3Hasher, ConsistencyProof, Frontier, InclusionProof, TileId, TileReader,
+};
 use crate::record::{Record, SignedRecord};
 use crate::state::{History, Location, State, Transition};
-use crate::tables::{self as t};
 use crate::types::*;
-use crate::Refusal;
 use bincode::{Decode, Encode};
+use kv::{Kv, MemKv, SledKv, WriteBatch};
 use std::path::Path;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
     Sled(#[from] sled::Error),
+    #[error("database: {0}")]
+    Backend(String),
     #[error("stored bytes: {0}")]
     Decode(#[from] DecodeError),
     #[error("store is corrupt: {0}")]
@@ -32,6 +44,8 @@ pub enum StoreError {
     NotNext { tip: u64, got: u64 },
     #[error("log: {0}")]
     Log(#[from] merkle::LogError),
+    #[error("{0}")]
+    Fault(#[from] Fault),
 }
 
 /// The committed tip, written with every block.
@@ -44,33 +58,40 @@ pub struct Tip {
     pub log_size: u64,
 }
 
-/// A sled-backed ledger store. Cheap to clone (sled trees are shared).
+/// A ledger store. Cheap to clone (the backend is shared).
 #[derive(Clone)]
 pub struct Store {
-    db: sled::Db,
-    tree: sled::Tree,
+    kv: Arc<dyn Kv>,
 }
 
 impl Store {
-    /// Opens (or creates) a store directory.
+    /// Opens (or creates) a store directory (sled).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(256 << 20)
             .open()?;
-        let tree = db.open_tree("ledger")?;
-        Ok(Store { db, tree })
+        Ok(Store::on(Arc::new(SledKv::open(db)?)))
     }
 
-    /// A store in a temporary directory that disappears on drop (tests).
+    /// A sled store in a temporary directory that disappears on drop.
     pub fn temporary() -> Result<Store, StoreError> {
         let db = sled::Config::new().temporary(true).open()?;
-        let tree = db.open_tree("ledger")?;
-        Ok(Store { db, tree })
+        Ok(Store::on(Arc::new(SledKv::open(db)?)))
     }
 
-    fn get_meta<T: bincode::Decode<()>>(&self, name: &str) -> Result<Option<T>, StoreError> {
-        match self.tree.get(t::meta_key(name))? {
+    /// A store in memory (tests, tools).
+    pub fn memory() -> Store {
+        Store::on(Arc::new(MemKv::default()))
+    }
+
+    /// A store on any backend.
+    pub fn on(kv: Arc<dyn Kv>) -> Store {
+        Store { kv }
+    }
+
+    fn get<T: bincode::Decode<()>>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+        match self.kv.get(key)? {
             Some(v) => Ok(Some(codec::decode(&v)?)),
             None => Ok(None),
         }
@@ -78,11 +99,11 @@ impl Store {
 
     /// The stored genesis, if initialised.
     pub fn genesis(&self) -> Result<Option<Genesis>, StoreError> {
-        self.get_meta("genesis")
+        self.get(&t::meta_key("genesis"))
     }
 
     pub fn tip(&self) -> Result<Option<Tip>, StoreError> {
-        self.get_meta("tip")
+        self.get(&t::meta_key("tip"))
     }
 
     /// Initialises an empty store with `genesis`, or checks that a
@@ -100,13 +121,13 @@ impl Store {
             }
             None => {
                 let (state, writes) = State::from_genesis(genesis.clone());
-                let mut b = sled::Batch::default();
+                let mut b = WriteBatch::default();
                 for (k, v) in writes {
                     if let Some(v) = v {
-                        b.insert(k, v);
+                        b.put(k, v);
                     }
                 }
-                b.insert(t::meta_key("genesis"), codec::encode(genesis));
+                b.put(t::meta_key("genesis"), codec::encode(genesis));
                 let tip = Tip {
                     height: 0,
                     time: genesis.time,
@@ -114,9 +135,9 @@ impl Store {
                     state_hash: state.state_hash,
                     log_size: 0,
                 };
-                b.insert(t::meta_key("tip"), codec::encode(&tip));
-                self.tree.apply_batch(b)?;
-                self.tree.flush()?;
+                b.put(t::meta_key("tip"), codec::encode(&tip));
+                self.kv.apply(b)?;
+                self.kv.flush()?;
                 Ok(state)
             }
         }
@@ -130,11 +151,10 @@ impl Store {
             &merkle::TileNodes::<Blake3Hasher, _>::new(self),
             tip.log_size,
         )?;
-        let mut entries = Vec::new();
-        for item in self.tree.range(vec![t::MEMBERS]..vec![t::TRACE_SOURCES]) {
-            let (k, v) = item?;
-            entries.push((k.to_vec(), v.to_vec()));
-        }
+        let entries = self
+            .kv
+            .range(&[t::MEMBERS], &[t::TRACE_SOURCES])
+            .collect::<Result<Vec<_>, _>>()?;
         // Ids still inside the replay window: records of blocks recent
         // enough that their expiry may not have passed.
         let horizon = tip
@@ -144,14 +164,16 @@ impl Store {
         let mut recent = Vec::new();
         let mut h = tip.height;
         while h > 0 {
-            let Some(block) = self.block(h)? else { break };
+            let block = self.block(h)?.ok_or_else(|| {
+                StoreError::Corrupt(format!("block {h} is missing below the tip"))
+            })?;
             if block.header.time.0 < horizon {
                 break;
             }
             for bytes in &block.records {
                 let r: SignedRecord = codec::decode(bytes)?;
                 if r.body.expires >= tip.time {
-                    recent.push((RecordId(*blake3::hash(bytes).as_bytes()), r.body.expires));
+                    recent.push((RecordId::of_bytes(bytes), r.body.expires));
                 }
             }
             h -= 1;
@@ -183,18 +205,18 @@ impl Store {
                 got: h,
             });
         }
-        let mut b = sled::Batch::default();
-        b.insert(t::height_key(t::BLOCKS, h), codec::encode(block));
-        b.insert(t::height_key(t::CERTIFICATES, h), codec::encode(cert));
-        b.insert(t::height_key(t::HEADERS, h), codec::encode(&block.header));
+        let mut b = WriteBatch::default();
+        b.put(t::height_key(t::BLOCKS, h), codec::encode(block));
+        b.put(t::height_key(t::CERTIFICATES, h), codec::encode(cert));
+        b.put(t::height_key(t::HEADERS, h), codec::encode(&block.header));
         for (k, v) in &tr.state_writes {
             match v {
-                Some(v) => b.insert(k.as_slice(), v.as_slice()),
-                None => b.remove(k.as_slice()),
+                Some(v) => b.put(k.as_slice(), v.as_slice()),
+                None => b.delete(k.as_slice()),
             }
         }
         for (k, v) in &tr.index_writes {
-            b.insert(k.as_slice(), v.as_slice());
+            b.put(k.as_slice(), v.as_slice());
         }
         let mut frontier = tr.log_before.clone();
         if frontier.size() != tip.log_size {
@@ -204,7 +226,7 @@ impl Store {
         }
         let leaves: Vec<[u8; 32]> = tr.record_ids.iter().map(|r| r.0).collect();
         for (id, tile) in merkle::append_batch(&mut frontier, self, &leaves)? {
-            b.insert(tile_key(id), merkle::tile_to_bytes(&tile));
+            b.put(tile_key(id), merkle::tile_to_bytes(&tile));
         }
         let new_tip = Tip {
             height: h,
@@ -213,27 +235,31 @@ impl Store {
             state_hash: block.header.state_hash,
             log_size: frontier.size(),
         };
-        b.insert(t::meta_key("tip"), codec::encode(&new_tip));
-        self.tree.apply_batch(b)?;
+        b.put(t::meta_key("tip"), codec::encode(&new_tip));
+        self.kv.apply(b)?;
         Ok(())
     }
 
-    /// A named tree in the same database for a program's own data (the
-    /// node keeps its undecided proposals there). Not part of the ledger:
-    /// the verifier neither reads nor checks it.
+    /// A named sled tree in the same database for a program's own data
+    /// (the node keeps its undecided proposals there). Not part of the
+    /// ledger: the verifier neither reads nor checks it. Only stores on
+    /// sled have one.
     pub fn aux_tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
         if name == "ledger" {
             return Err(StoreError::Corrupt(
                 "\"ledger\" is the ledger's own tree".into(),
             ));
         }
-        Ok(self.db.open_tree(name)?)
+        let db = self
+            .kv
+            .sled_db()
+            .ok_or_else(|| StoreError::Backend("this store has no sled database".into()))?;
+        Ok(db.open_tree(name)?)
     }
 
     /// Waits until everything committed is on disk.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        self.kv.flush()
     }
 
     fn get_height<T: bincode::Decode<()>>(
@@ -241,10 +267,7 @@ impl Store {
         family: u8,
         h: u64,
     ) -> Result<Option<T>, StoreError> {
-        match self.tree.get(t::height_key(family, h))? {
-            Some(v) => Ok(Some(codec::decode(&v)?)),
-            None => Ok(None),
-        }
+        self.get(&t::height_key(family, h))
     }
 
     pub fn block(&self, h: u64) -> Result<Option<BlockData>, StoreError> {
@@ -257,40 +280,35 @@ impl Store {
         self.get_height(t::CERTIFICATES, h)
     }
 
-    /// Raw bytes of a stored value (for tamper tests and tools).
+    /// Raw bytes of a stored value (for tools and tamper tests).
     pub fn raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.tree.get(key)?.map(|v| v.to_vec()))
-    }
-    /// Overwrites raw bytes (for tamper tests only).
-    pub fn put_raw(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.tree.insert(key, value)?;
-        Ok(())
+        self.kv.get(key)
     }
 
-    /// Removes a raw entry (for tamper tests only).
+    /// Overwrites raw bytes (tamper tests only).
+    #[cfg(any(test, feature = "testkit"))]
+    pub fn put_raw(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        let mut b = WriteBatch::default();
+        b.put(key, value);
+        self.kv.apply(b)
+    }
+
+    /// Removes a raw entry (tamper tests only).
+    #[cfg(any(test, feature = "testkit"))]
     pub fn remove_raw(&self, key: &[u8]) -> Result<(), StoreError> {
-        self.tree.remove(key)?;
-        Ok(())
+        let mut b = WriteBatch::default();
+        b.delete(key);
+        self.kv.apply(b)
     }
 
     /// Raw entries with keys in `[from, to)`.
-    pub fn scan_range(
-        &self,
-        from: Vec<u8>,
-        to: Vec<u8>,
-    ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> {
-        self.tree.range(from..to).map(|r| {
-            r.map(|(k, v)| (k.to_vec(), v.to_vec()))
-                .map_err(StoreError::from)
-        })
+    pub fn scan_range<'a>(&'a self, from: &[u8], to: &[u8]) -> kv::KvIter<'a> {
+        self.kv.range(from, to)
     }
 
     /// Where a committed record is.
     pub fn location(&self, id: &RecordId) -> Result<Option<Location>, StoreError> {
-        match self.tree.get(t::record_id_key(id))? {
-            Some(v) => Ok(Some(codec::decode(&v)?)),
-            None => Ok(None),
-        }
+        self.get(&t::record_id_key(id))
     }
 
     /// A committed record by id.
@@ -298,9 +316,20 @@ impl Store {
         let Some(loc) = self.location(id)? else {
             return Ok(None);
         };
-        self.record_at(loc).map(|r| r.map(|r| (loc, r)))
+        match self.record_at(loc)? {
+            Some(r) if r.id == *id => Ok(Some((loc, r))),
+            Some(_) => Err(StoreError::Corrupt(format!(
+                "record {id} is indexed at height {} index {}, which holds another record",
+                loc.height, loc.index
+            ))),
+            None => Err(StoreError::Corrupt(format!(
+                "record {id} is indexed at height {} index {}, which does not exist",
+                loc.height, loc.index
+            ))),
+        }
     }
 
+    /// The record at a location, if that block holds one there.
     pub fn record_at(&self, loc: Location) -> Result<Option<Record>, StoreError> {
         let Some(block) = self.block(loc.height)? else {
             return Ok(None);
@@ -312,99 +341,40 @@ impl Store {
         Ok(Some(Record {
             signed,
             bytes: bytes.clone(),
-            id: RecordId(*blake3::hash(bytes).as_bytes()),
+            id: RecordId::of_bytes(bytes),
         }))
     }
 
-    /// A charity's donation by receipt number.
-    pub fn donation(
-        &self,
-        charity: &Address,
-        receipt: &ReceiptNo,
-    ) -> Result<Option<crate::state::Donation>, StoreError> {
-        match self
-            .tree
-            .get(t::state_key(t::DONATIONS, &(*charity, receipt.clone())))?
-        {
-            Some(v) => Ok(Some(codec::decode(&v)?)),
-            None => Ok(None),
-        }
-    }
-
-    /// Locations of every donation made with a donor commitment.
-    pub fn donations_by_donor(&self, donor: &Commitment) -> Result<Vec<Location>, StoreError> {
-        let mut prefix = vec![t::DONORS];
-        prefix.extend_from_slice(&donor.0);
-        let mut out = Vec::new();
-        for item in self.tree.scan_prefix(&prefix) {
-            let (k, _) = item?;
-            let rest = &k[prefix.len()..];
-            if rest.len() != 12 {
-                return Err(StoreError::Corrupt("donor index key".into()));
-            }
-            let mut hb = [0u8; 8];
-            hb.copy_from_slice(&rest[..8]);
-            let mut ib = [0u8; 4];
-            ib.copy_from_slice(&rest[8..]);
-            out.push(Location {
-                height: u64::from_be_bytes(hb),
-                index: u32::from_be_bytes(ib),
-            });
-        }
-        Ok(out)
-    }
-
-    fn grouped(&self, prefix: Vec<u8>) -> Result<Vec<Location>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.tree.scan_prefix(&prefix) {
-            let (k, v) = item?;
-            let rest = &k[prefix.len()..];
-            if rest.len() != 8 || v.len() % 4 != 0 {
-                return Err(StoreError::Corrupt("grouped index entry".into()));
-            }
-            let mut hb = [0u8; 8];
-            hb.copy_from_slice(rest);
-            let height = u64::from_be_bytes(hb);
-            for c in v.chunks(4) {
-                let mut ib = [0u8; 4];
-                ib.copy_from_slice(c);
-                out.push(Location {
-                    height,
-                    index: u32::from_le_bytes(ib),
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    /// Locations of every record touching a fund (project or general fund), in commit order.
-    pub fn records_of_fund(&self, fund: &FundRef) -> Result<Vec<Location>, StoreError> {
-        self.grouped(t::fund_prefix(t::FUND_RECORDS, fund))
-    }
-
-    /// Locations of every record a member signed, in commit order.
-    pub fn records_of_member(&self, member: &Address) -> Result<Vec<Location>, StoreError> {
-        let mut p = vec![t::MEMBER_RECORDS];
-        p.extend_from_slice(&member.0);
-        self.grouped(p)
-    }
-
-    /// Inclusion proof of log leaf `index` in the tree of `size` leaves.
-    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash32>, StoreError> {
-        Ok(merkle::inclusion_proof::<Blake3Hasher, _>(
+    /// Inclusion proof of log leaf `index` in the log of `size` leaves.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<InclusionProof, StoreError> {
+        let path = merkle::inclusion_proof::<Blake3Hasher, _>(
             &merkle::TileNodes::<Blake3Hasher, _>::new(self),
             index,
             size,
-        )?)
+        )?;
+        Ok(InclusionProof {
+            leaf_index: index,
+            tree_size: size,
+            path,
+        })
     }
 
-    /// Consistency proof between two log sizes.
-    pub fn consistency_proof(&self, size1: u64, size2: u64) -> Result<Vec<Hash32>, StoreError> {
-        Ok(merkle::consistency_proof::<Blake3Hasher, _>(
+    /// Consistency proof from the log of `size1` leaves to that of `size2`.
+    pub fn consistency_proof(
+        &self,
+        size1: u64,
+        size2: u64,
+    ) -> Result<ConsistencyProof, StoreError> {
+        let path = merkle::consistency_proof::<Blake3Hasher, _>(
             &merkle::TileNodes::<Blake3Hasher, _>::new(self),
             size1,
             size2,
-        )?)
+        )?;
+        Ok(ConsistencyProof {
+            old_size: size1,
+            new_size: size2,
+            path,
+        })
     }
 
     /// The log root at any committed size.
@@ -417,7 +387,8 @@ impl Store {
 
     /// Ordered rows of one trace family for a fund, from the last row
     /// starting at or before `from` up to (not including) `to`. Rows are
-    /// stored grouped per block (see `state::group_trace_rows`).
+    /// stored grouped per block ([`shanlian_core::keys::group_trace_rows`]);
+    /// the rows of a group are in the order written, so they are sorted here.
     pub(crate) fn trace_rows<V: bincode::Decode<()>>(
         &self,
         family: u8,
@@ -426,16 +397,23 @@ impl Store {
         to: u64,
     ) -> Result<Vec<(u64, V)>, StoreError> {
         let prefix = t::fund_prefix(family, fund);
-        let first = self
-            .tree
-            .range(prefix.clone()..=t::fund_pos_key(family, fund, from))
-            .next_back()
-            .transpose()?
-            .map(|(k, _)| k.to_vec())
-            .filter(|k| k.starts_with(&prefix))
-            .unwrap_or_else(|| prefix.clone());
+        // Inflow and outflow groups hold increasing positions and are keyed
+        // by their first, so the rows around `from` start in the last group
+        // keyed at or before it. A group of refund holes is in commit order
+        // and may hold rows below its key (SPEC §9.1): read them all
+        // (refunds are rare).
+        let (first, end) = if family == t::TRACE_HOLES {
+            (prefix.clone(), prefix_end(&prefix))
+        } else {
+            let first = self
+                .kv
+                .last_in(&prefix, &t::fund_pos_key(family, fund, from))?
+                .map(|(k, _)| k)
+                .unwrap_or_else(|| prefix.clone());
+            (first, t::fund_pos_key(family, fund, to))
+        };
         let mut rows: Vec<(u64, V)> = Vec::new();
-        for item in self.tree.range(first..t::fund_pos_key(family, fund, to)) {
+        for item in self.kv.range(&first, &end) {
             let (k, v) = item?;
             if k.len() != prefix.len() + 8 {
                 return Err(StoreError::Corrupt("trace group key".into()));
@@ -443,6 +421,7 @@ impl Store {
             let group: Vec<(u64, V)> = codec::decode(&v)?;
             rows.extend(group);
         }
+        rows.sort_by_key(|(p, _)| *p);
         // Keep the last row at or before `from` and everything after it
         // that starts before `to`.
         let skip = rows.iter().rposition(|(p, _)| *p <= from).unwrap_or(0);
@@ -450,6 +429,18 @@ impl Store {
         rows.retain(|(p, _)| *p < to);
         Ok(rows)
     }
+}
+
+/// The first key after every key that starts with `prefix`.
+fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0xff; prefix.len() + 1]
 }
 
 fn tile_key(id: TileId) -> Vec<u8> {
@@ -460,7 +451,7 @@ fn tile_key(id: TileId) -> Vec<u8> {
 
 impl TileReader for Store {
     fn tile(&self, id: TileId) -> Result<Option<Vec<merkle::Hash>>, merkle::StoreError> {
-        match self.tree.get(tile_key(id)) {
+        match self.kv.get(&tile_key(id)) {
             Ok(Some(v)) => merkle::tile_from_bytes(&v).map(Some),
             Ok(None) => Ok(None),
             Err(e) => Err(merkle::StoreError::new(e.to_string())),
@@ -469,12 +460,10 @@ impl TileReader for Store {
 }
 
 impl History for Store {
-    fn record_signer(&self, id: &RecordId) -> Result<Option<PublicKey>, Refusal> {
-        self.record(id)
-            .map(|r| r.map(|(_, r)| r.signed.signer))
-            .map_err(|e| Refusal::Store(e.to_string()))
+    fn record_signer(&self, id: &RecordId) -> Result<Option<PublicKey>, Fault> {
+        Ok(self.record(id)?.map(|(_, r)| r.signed.signer))
     }
-    fn header(&self, height: u64) -> Result<Option<Header>, Refusal> {
-        Store::header(self, height).map_err(|e| Refusal::Store(e.to_string()))
+    fn header(&self, height: u64) -> Result<Option<Header>, Fault> {
+        Ok(Store::header(self, height)?)
     }
 }

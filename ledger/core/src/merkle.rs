@@ -242,6 +242,56 @@ fn check_consistency_sizes(size1: u64, size2: u64) -> Result<(), ProofError> {
     }
 }
 
+// --- Typed proofs of the ledger's log (BLAKE3) ---------------------------------------------
+
+/// An RFC 9162 inclusion proof in the ledger's log: the record id at
+/// `leaf_index` is a leaf of the log of `tree_size` leaves (SPEC §6).
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct InclusionProof {
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    /// `PATH(leaf_index, D[tree_size])`, from the leaf up.
+    pub path: Vec<Hash>,
+}
+
+impl InclusionProof {
+    /// Checks that `leaf_data` (a record id) is leaf `leaf_index` of the
+    /// log of `tree_size` leaves whose root is `root`.
+    pub fn verify(&self, leaf_data: &[u8], root: &Hash) -> Result<(), ProofError> {
+        verify_inclusion::<Blake3Hasher>(
+            &Blake3Hasher::hash_leaf(leaf_data),
+            self.leaf_index,
+            self.tree_size,
+            &self.path,
+            root,
+        )
+    }
+}
+
+/// An RFC 9162 consistency proof in the ledger's log: the log of
+/// `old_size` leaves is a prefix of the log of `new_size` leaves (SPEC §6).
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct ConsistencyProof {
+    pub old_size: u64,
+    pub new_size: u64,
+    /// `PROOF(old_size, D[new_size])`.
+    pub path: Vec<Hash>,
+}
+
+impl ConsistencyProof {
+    /// Checks that `old_root` (of `old_size` leaves) and `new_root` (of
+    /// `new_size` leaves) are roots of one append-only log.
+    pub fn verify(&self, old_root: &Hash, new_root: &Hash) -> Result<(), ProofError> {
+        verify_consistency::<Blake3Hasher>(
+            self.old_size,
+            self.new_size,
+            old_root,
+            new_root,
+            &self.path,
+        )
+    }
+}
+
 // --- Index arithmetic ------------------------------------------------------------------------
 
 /// The root of the complete subtree covering leaves `[index·2^level, (index+1)·2^level)`.

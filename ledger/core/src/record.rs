@@ -44,12 +44,22 @@ pub struct ReinstateMember {
 }
 
 /// Bureau: replace a member's key. `old_key_signature` is the old key's
-/// signature (domain RotateKey) over `member || new_key`.
+/// signature (domain RotateKey) over [`RotateKey::consent_bytes`].
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct RotateKey {
     pub member: Address,
     pub new_key: PublicKey,
     pub old_key_signature: Signature,
+}
+
+impl RotateKey {
+    /// The bytes the old key signs to consent to a rotation:
+    /// `member (20) || new_key (32)`, raw (SPEC §3, domain rotate-key).
+    pub fn consent_bytes(member: &Address, new_key: &PublicKey) -> Vec<u8> {
+        let mut b = member.0.to_vec();
+        b.extend_from_slice(&new_key.0);
+        b
+    }
 }
 
 /// Bureau: set a member's validator power (0 removes it) from

@@ -1,0 +1,39 @@
+//! # shanlian-core
+//!
+//! The verification core of Shanlian (善链): everything a light client
+//! needs to check what a node or an explorer tells it, with no storage, no
+//! threads and no networking. The donor's `shanlian verify`, the explorer's
+//! proofs and the auditors' tools build on it; `shanlian-ledger` adds the
+//! state machine, the store and the full-chain verifier on top. The web
+//! page's JavaScript verifier is a second implementation of the same
+//! docs/SPEC.md, checked against the same vectors.
+//!
+//! * [`types`], [`record`], [`values`]: what can be recorded and what the
+//!   ledger stores, with types that make wrong states hard (money is
+//!   [`types::Fen`], never a float).
+//! * [`codec`], [`crypto`]: the one canonical byte encoding and the
+//!   domain-separated Ed25519 signatures over it.
+//! * [`genesis`]: the founding document and its hash.
+//! * [`merkle`]: the RFC 9162 log, its proofs and their verifiers.
+//! * [`block`]: headers, validator sets, vote sign-bytes, commit
+//!   certificates and checkpoints.
+//! * [`keys`], [`writeset`]: the store's key families and the state hash.
+//! * [`lottery`]: the split rule of lottery sales.
+//! * [`error`]: refusals (every rule's stable code) and block verdicts.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod block;
+pub mod codec;
+pub mod crypto;
+pub mod error;
+pub mod genesis;
+pub mod keys;
+pub mod lottery;
+pub mod merkle;
+pub mod record;
+pub mod types;
+pub mod values;
+pub mod writeset;
+
+pub use error::{BlockError, Refusal};

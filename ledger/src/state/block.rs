@@ -1,0 +1,337 @@
+//! The block lifecycle (SPEC §7.3, §9): opening a block (due validator
+//! changes, the set that decides it), the journal marks that make a refused
+//! record change nothing, and closing a block into its write set, state
+//! hash, log and index writes.
+
+use super::State;
+use crate::fault::Fault;
+use bincode::Encode;
+use shanlian_core::block::Header;
+use shanlian_core::codec;
+use shanlian_core::error::BlockError;
+use shanlian_core::keys as k;
+use shanlian_core::merkle::{Blake3Hasher, Frontier};
+use shanlian_core::types::*;
+use shanlian_core::values::Location;
+use shanlian_core::writeset::next_state_hash;
+use std::collections::BTreeMap;
+
+/// The block being built or checked.
+#[derive(Debug, Clone)]
+pub(super) struct OpenBlock {
+    pub height: u64,
+    pub time: Timestamp,
+    /// Journal marks at the block's start.
+    marks: Marks,
+    log_before: Frontier<Blake3Hasher>,
+    /// Set by `finish_block`.
+    log_after: Option<Frontier<Blake3Hasher>>,
+    /// Accepted records so far, with their signer keys.
+    pub records: Vec<(RecordId, PublicKey)>,
+    /// Trace rows of this block in order: (family, fund, position, row).
+    pub trace: Vec<(u8, FundRef, u64, Vec<u8>)>,
+    /// Donor commitments, (fund, record index) and (signer, record index)
+    /// for the indexes.
+    pub donors: Vec<(Commitment, u32)>,
+    pub fund_notes: Vec<(FundRef, u32)>,
+    pub member_notes: Vec<(Address, u32)>,
+    /// Hash of the validator set deciding this block, fixed at its start.
+    validator_set_hash: Hash32,
+}
+
+/// Journal positions of everything a record can change: the tables, the
+/// replay window, and the open block's own lists.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Marks {
+    tables: [usize; super::tables::COUNT],
+    recent: usize,
+    /// Lengths of the open block's trace, donors, fund and member notes.
+    open: (usize, usize, usize, usize),
+}
+
+/// Everything a decided block changes in the store.
+#[derive(Debug, Clone, Default)]
+pub struct Transition {
+    pub height: u64,
+    /// State-table and trace writes, sorted by key (hashed into the state hash).
+    pub state_writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// Index writes (not hashed: derived from block contents).
+    pub index_writes: Vec<(Vec<u8>, Vec<u8>)>,
+    pub record_ids: Vec<RecordId>,
+    pub state_hash: Hash32,
+    pub log_size: u64,
+    pub log_root: Hash32,
+    pub record_root: Hash32,
+    /// The log frontier before the block (to write log tiles from).
+    pub log_before: Frontier<Blake3Hasher>,
+}
+
+/// The header fields the state machine computes for a block.
+pub struct Computed {
+    pub log_size: u64,
+    pub log_root: Hash32,
+    pub record_root: Hash32,
+    pub state_hash: Hash32,
+    pub validator_set_hash: Hash32,
+}
+
+fn log_fault(e: impl std::fmt::Display) -> BlockError {
+    BlockError::Log(e.to_string())
+}
+
+impl State {
+    pub(super) fn marks(&mut self) -> Marks {
+        let mut tables = [0; super::tables::COUNT];
+        for (slot, t) in tables.iter_mut().zip(self.tables.all_ref()) {
+            *slot = t.mark();
+        }
+        let open = self.open.as_ref().map_or((0, 0, 0, 0), |o| {
+            (
+                o.trace.len(),
+                o.donors.len(),
+                o.fund_notes.len(),
+                o.member_notes.len(),
+            )
+        });
+        Marks {
+            tables,
+            recent: self.recent.mark(),
+            open,
+        }
+    }
+
+    /// Undoes everything since `marks` (a refused record).
+    pub(super) fn rollback_to(&mut self, marks: Marks) {
+        for (t, m) in self.tables.all().into_iter().zip(marks.tables) {
+            t.rollback(m);
+        }
+        self.recent.rollback(marks.recent);
+        if let Some(o) = self.open.as_mut() {
+            let (tr, dn, fnotes, mnotes) = marks.open;
+            o.trace.truncate(tr);
+            o.donors.truncate(dn);
+            o.fund_notes.truncate(fnotes);
+            o.member_notes.truncate(mnotes);
+        }
+    }
+
+    pub(super) fn open_block(&mut self) -> Result<&mut OpenBlock, Fault> {
+        self.open
+            .as_mut()
+            .ok_or_else(|| Fault::Invariant("no block is open".into()))
+    }
+
+    /// Whether finished blocks carry index writes (default true). A replay
+    /// that does not compare indexes turns this off and saves the work.
+    pub fn set_index_output(&mut self, on: bool) {
+        self.index_output = on;
+    }
+
+    /// Notes that record `index` touched `fund` (the fund → records index).
+    pub(super) fn note_fund(&mut self, fund: &FundRef, index: u32) {
+        if !self.index_output {
+            return;
+        }
+        if let Some(o) = self.open.as_mut() {
+            o.fund_notes.push((fund.clone(), index));
+        }
+    }
+
+    /// Notes a donor commitment of record `index` (the donor index).
+    pub(super) fn note_donor(&mut self, donor: Commitment, index: u32) {
+        if let (true, Some(o)) = (self.index_output, self.open.as_mut()) {
+            o.donors.push((donor, index));
+        }
+    }
+
+    /// Writes a trace row of this block (SPEC §9.1 families 0x20–0x22).
+    pub(super) fn trace_row<V: Encode>(&mut self, family: u8, fund: &FundRef, pos: u64, row: &V) {
+        if let Some(o) = self.open.as_mut() {
+            o.trace
+                .push((family, fund.clone(), pos, codec::encode(row)));
+        }
+    }
+
+    /// Opens block `height` at `time` (SPEC §7.1 rules 3–4, §7.3): applies
+    /// the validator changes due at this height and fixes the set that
+    /// decides it.
+    pub fn begin_block(&mut self, height: u64, time: Timestamp) -> Result<(), BlockError> {
+        self.rollback_block();
+        if height != self.height + 1 {
+            return Err(BlockError::WrongHeight {
+                expected: self.height + 1,
+                got: height,
+            });
+        }
+        if time <= self.time {
+            return Err(BlockError::TimeNotIncreasing {
+                previous: self.time,
+                got: time,
+            });
+        }
+        let mut tables = [0; super::tables::COUNT];
+        for (slot, t) in tables.iter_mut().zip(self.tables.all_ref()) {
+            *slot = t.mark();
+        }
+        let marks = Marks {
+            tables,
+            recent: self.recent.mark(),
+            open: (0, 0, 0, 0),
+        };
+        self.open = Some(OpenBlock {
+            height,
+            time,
+            marks,
+            log_before: self.log.clone(),
+            log_after: None,
+            records: Vec::new(),
+            trace: Vec::new(),
+            donors: Vec::new(),
+            fund_notes: Vec::new(),
+            member_notes: Vec::new(),
+            validator_set_hash: [0; 32],
+        });
+        self.recent.prune(time);
+        // Validator changes scheduled for this height take effect now.
+        let t = &mut self.tables;
+        let mut due: Vec<((u64, Address), u64)> = t
+            .pending_validators
+            .iter()
+            .filter(|((h, _), _)| *h <= height)
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        due.sort();
+        for ((h, a), p) in due {
+            if let Some(mut m) = t.members.get(&a).cloned() {
+                m.power = p;
+                t.members.put(a, m);
+            }
+            t.pending_validators.remove(&(h, a));
+        }
+        let vs = self.validator_set(height).hash();
+        if let Some(o) = self.open.as_mut() {
+            o.validator_set_hash = vs;
+        }
+        Ok(())
+    }
+
+    /// Closes the open block: appends its record ids to the log and
+    /// computes the write set, state hash and header fields. The block
+    /// stays open until `commit_block` or `rollback_block`.
+    pub fn finish_block(&mut self) -> Result<(Transition, Computed), BlockError> {
+        let open = self.open.as_ref().ok_or(BlockError::NoOpenBlock)?;
+        let height = open.height;
+        let mut state_writes = Vec::new();
+        for (tbl, m) in self.tables.all_ref().into_iter().zip(open.marks.tables) {
+            tbl.changes_since(m, &mut state_writes);
+        }
+        state_writes.extend(
+            k::group_trace_rows(&open.trace)
+                .into_iter()
+                .map(|(k, v)| (k, Some(v))),
+        );
+        state_writes.sort_by(|a, b| a.0.cmp(&b.0));
+        let state_hash = next_state_hash(&self.state_hash, height, &state_writes);
+        let record_ids: Vec<RecordId> = open.records.iter().map(|r| r.0).collect();
+        let mut log = open.log_before.clone();
+        let mut rr = Frontier::<Blake3Hasher>::new();
+        for id in &record_ids {
+            log.push(&id.0).map_err(log_fault)?;
+            rr.push(&id.0).map_err(log_fault)?;
+        }
+        let index_writes = if self.index_output {
+            index_writes(open, &record_ids)
+        } else {
+            Vec::new()
+        };
+        let computed = Computed {
+            log_size: log.size(),
+            log_root: log.root(),
+            record_root: rr.root(),
+            state_hash,
+            validator_set_hash: open.validator_set_hash,
+        };
+        let tr = Transition {
+            height,
+            state_writes,
+            index_writes,
+            record_ids,
+            state_hash,
+            log_size: computed.log_size,
+            log_root: computed.log_root,
+            record_root: computed.record_root,
+            log_before: open.log_before.clone(),
+        };
+        if let Some(o) = self.open.as_mut() {
+            o.log_after = Some(log);
+        }
+        Ok((tr, computed))
+    }
+
+    /// Makes the open, finished block permanent in memory (after the store
+    /// commit).
+    pub fn commit_block(&mut self, header: &Header) -> Result<(), BlockError> {
+        let open = self.open.take().ok_or(BlockError::NoOpenBlock)?;
+        self.log = open.log_after.ok_or(BlockError::NoOpenBlock)?;
+        for tbl in self.tables.all() {
+            tbl.clear_journal();
+        }
+        self.recent.clear_journal();
+        self.height = open.height;
+        self.time = open.time;
+        self.state_hash = header.state_hash;
+        self.last_header_hash = header.hash();
+        Ok(())
+    }
+
+    /// Undoes everything since `begin_block` (nothing if no block is open).
+    pub fn rollback_block(&mut self) {
+        if let Some(open) = self.open.take() {
+            for (t, m) in self.tables.all().into_iter().zip(open.marks.tables) {
+                t.rollback(m);
+            }
+            self.recent.rollback(open.marks.recent);
+        }
+    }
+
+    /// Whether a block is open (begun and not yet committed or rolled back).
+    pub fn has_open_block(&self) -> bool {
+        self.open.is_some()
+    }
+}
+
+/// The index writes of a block (SPEC §9.1 families 0x34–0x37; not hashed).
+fn index_writes(open: &OpenBlock, record_ids: &[RecordId]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let height = open.height;
+    let mut out = Vec::with_capacity(record_ids.len() * 2);
+    for (i, id) in record_ids.iter().enumerate() {
+        let loc = Location {
+            height,
+            index: i as u32,
+        };
+        out.push((k::record_id_key(id), codec::encode(&loc)));
+    }
+    for (c, i) in &open.donors {
+        out.push((k::donor_key(c, height, *i), Vec::new()));
+    }
+    let mut fund_records: BTreeMap<&FundRef, Vec<u32>> = BTreeMap::new();
+    for (f, i) in &open.fund_notes {
+        let v = fund_records.entry(f).or_default();
+        if v.last() != Some(i) {
+            v.push(*i);
+        }
+    }
+    let mut member_records: BTreeMap<&Address, Vec<u32>> = BTreeMap::new();
+    for (a, i) in &open.member_notes {
+        member_records.entry(a).or_default().push(*i);
+    }
+    for (f, idx) in &fund_records {
+        let key = k::fund_records_key(f, height);
+        out.push((key, idx.iter().flat_map(|i| i.to_le_bytes()).collect()));
+    }
+    for (a, idx) in &member_records {
+        let key = k::member_records_key(a, height);
+        out.push((key, idx.iter().flat_map(|i| i.to_le_bytes()).collect()));
+    }
+    out
+}

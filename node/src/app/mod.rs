@@ -1,0 +1,503 @@
+//! The consensus application: answers the Malachite engine's requests
+//! (`AppMsg`) with the ledger. Blocks are built with `chain::propose`,
+//! checked with `chain::check_block` on the open (uncommitted) state, and
+//! committed with `chain::commit` only once decided, durably, before the
+//! engine is told. No ledger rule is implemented here.
+//!
+//! | file | what |
+//! |---|---|
+//! | [`admission`] | pool admission of records from clients and peers |
+//! | [`membership`] | who may be on the network, published after each block |
+//! | [`stream`] | proposal streams: publishing and reassembling, with a reason for every drop |
+//! | [`persist`] | crash-safety records of our own and validated blocks |
+//! | [`propose`] | building our block; the test-only proposer faults |
+//! | [`check`] | checking a proposed or synced block |
+//! | this file | the engine loop and committing decided blocks |
+
+mod admission;
+mod check;
+mod membership;
+mod persist;
+mod propose;
+pub mod stream;
+
+pub use admission::{submit, Admission, AdmitError, Stopping};
+pub use membership::{membership, Membership};
+pub use propose::Fault;
+
+use crate::ctx::{Address, BlockHash, Ctx, Height, ValidatorSet};
+use crate::metrics::Metrics;
+use crate::pool::SharedPool;
+use bytes::Bytes;
+use malachitebft_app_channel::app::engine::host::{Next, SyncedValueOutcome};
+use malachitebft_app_channel::app::streaming::StreamMessage;
+use malachitebft_app_channel::app::types::core::{
+    CommitCertificate, ExtendedCommitCertificate, HeightParams, LinearTimeouts, Round, Validity,
+    VoteExtensions,
+};
+use malachitebft_app_channel::app::types::sync::RawDecidedValue;
+use malachitebft_app_channel::app::types::{LocallyProposedValue, PeerId, ProposedValue};
+use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
+use shanlian_ledger::block::BlockData;
+use shanlian_ledger::crypto::Keypair;
+use shanlian_ledger::state::{State, Transition};
+use shanlian_ledger::store::Store;
+use shanlian_ledger::types::Timestamp;
+use shanlian_ledger::{chain, codec, ChainError};
+use std::collections::HashMap;
+use std::sync::Arc;
+use stream::{Reassembler, PART_BYTES};
+
+/// Errors that stop the application (storage, not bad input).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("store: {0}")]
+    Store(#[from] shanlian_ledger::store::StoreError),
+    #[error("consensus tree: {0}")]
+    Aux(String),
+    #[error("decided block {0} is unknown to this node")]
+    UnknownDecided(BlockHash),
+    #[error("a block decided by the network does not apply on this node: {0}. This node's store disagrees with the network's: stop it and resync its data folder from a peer, or restore it from a backup")]
+    Apply(shanlian_ledger::BlockError),
+    #[error("{0}: this node cannot check blocks and will not vote on them; stop it and repair or restore its data folder")]
+    Fault(#[from] shanlian_ledger::Fault),
+}
+
+impl From<sled::Error> for AppError {
+    fn from(e: sled::Error) -> Self {
+        AppError::Aux(e.to_string())
+    }
+}
+
+impl From<ChainError> for AppError {
+    fn from(e: ChainError) -> Self {
+        match e {
+            ChainError::Invalid(e) => AppError::Apply(e),
+            ChainError::Fault(f) => AppError::Fault(f),
+        }
+    }
+}
+
+/// The application state behind one engine.
+pub struct App {
+    ctx: Ctx,
+    state: State,
+    store: Store,
+    aux: sled::Tree,
+    me: Address,
+    key: Arc<Keypair>,
+    pool: SharedPool,
+    metrics: Metrics,
+    fault: Option<Fault>,
+    /// Blocks proposed or received for the current height, by header hash.
+    blocks: HashMap<BlockHash, BlockData>,
+    /// Our own proposal per round, so a repeated request gets the same block.
+    own: HashMap<u32, BlockHash>,
+    /// Values validated per round, handed back at `StartedRound`.
+    validated: HashMap<u32, Vec<ProposedValue<Ctx>>>,
+    streams: Reassembler,
+    /// The block last checked (or built) is still applied to `state`:
+    /// committing it needs no second pass.
+    open: Option<(BlockHash, Transition)>,
+    /// Active members' node keys, published when they change.
+    members: tokio::sync::watch::Sender<Membership>,
+    /// Records per second this node applied when it last built a block:
+    /// blocks are sized so every validator can check one well within the
+    /// propose timeout.
+    build_rate: f64,
+}
+
+impl App {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        ctx: Ctx,
+        state: State,
+        store: Store,
+        key: Arc<Keypair>,
+        pool: SharedPool,
+        metrics: Metrics,
+        fault: Option<Fault>,
+        members: tokio::sync::watch::Sender<Membership>,
+    ) -> Result<App, AppError> {
+        let me = Address(shanlian_ledger::types::Address::of_key(&key.public()));
+        let aux = store.aux_tree("consensus")?;
+        metrics.height.set(state.height as i64);
+        let p = &state.genesis.params;
+        // A full block of maximum-size records plus its header and framing.
+        let max_stream =
+            (p.max_records_per_block as usize) * (p.max_record_bytes as usize + 16) + 64 * 1024;
+        let mut app = App {
+            ctx,
+            state,
+            store,
+            aux,
+            me,
+            key,
+            pool,
+            metrics,
+            fault,
+            blocks: HashMap::new(),
+            own: HashMap::new(),
+            validated: HashMap::new(),
+            streams: Reassembler::new(max_stream.max(PART_BYTES)),
+            open: None,
+            members,
+            build_rate: 0.0,
+        };
+        app.restore()?;
+        Ok(app)
+    }
+
+    fn params(&self, h: u64) -> HeightParams<Ctx> {
+        HeightParams::new(
+            ValidatorSet::from(&self.state.validator_set(h)),
+            LinearTimeouts::default(),
+            None,
+        )
+    }
+
+    /// Handles engine messages and pool admissions until the engine stops.
+    pub async fn run(
+        mut self,
+        mut channels: Channels<Ctx>,
+        mut admissions: tokio::sync::mpsc::Receiver<Admission>,
+    ) -> Result<(), AppError> {
+        loop {
+            tokio::select! {
+                msg = channels.consensus.recv() => match msg {
+                    Some(msg) => self.handle(msg, &channels).await?,
+                    None => return Ok(()),
+                },
+                Some(a) = admissions.recv() => self.admit_batch(a),
+            }
+        }
+    }
+
+    async fn handle(&mut self, msg: AppMsg<Ctx>, channels: &Channels<Ctx>) -> Result<(), AppError> {
+        match msg {
+            AppMsg::ConsensusReady { reply } => {
+                let h = self.state.height + 1;
+                let _ = reply.send((Height(h), self.params(h)));
+            }
+            AppMsg::StartedRound {
+                height,
+                round,
+                reply_value,
+                ..
+            } => {
+                let mine = match (height.0 == self.state.height + 1, round.as_u32()) {
+                    (true, Some(r)) => {
+                        self.metrics.round.set(r as i64);
+                        self.validated.get(&r).cloned().unwrap_or_default()
+                    }
+                    _ => Vec::new(),
+                };
+                let _ = reply_value.send(mine);
+            }
+            AppMsg::GetValue {
+                height,
+                round,
+                timeout,
+                reply,
+            } => {
+                let Some(r) = round.as_u32() else {
+                    return Ok(());
+                };
+                if height.0 != self.state.height + 1 {
+                    return Ok(());
+                }
+                let hash = match self.own.get(&r) {
+                    Some(h) => *h,
+                    None => {
+                        let h = self.build_block(timeout)?;
+                        if let Some(block) = self.blocks.get(&h) {
+                            self.persist_own(height.0, r, block)?;
+                        }
+                        self.own.insert(r, h);
+                        h
+                    }
+                };
+                let _ = reply.send(LocallyProposedValue::new(height, round, hash));
+                self.stream(channels, height.0, r, None, hash).await;
+            }
+            AppMsg::RestreamProposal {
+                height,
+                round,
+                valid_round,
+                value_id,
+                ..
+            } => {
+                if let Some(r) = round.as_u32() {
+                    self.stream(channels, height.0, r, valid_round.as_u32(), value_id)
+                        .await;
+                }
+            }
+            AppMsg::ExtendVote { reply, .. } => {
+                let _ = reply.send(None);
+            }
+            AppMsg::VerifyVoteExtensions { reply, .. } => {
+                let _ = reply.send(Vec::new());
+            }
+            AppMsg::GetHistoryMinHeight { reply } => {
+                let _ = reply.send(Height(1));
+            }
+            AppMsg::ReceivedProposalPart {
+                from,
+                published_by,
+                part,
+                reply,
+            } => {
+                let value = self.received_part(published_by.unwrap_or(from), part)?;
+                let _ = reply.send(value);
+            }
+            AppMsg::Decided {
+                certificate, reply, ..
+            } => {
+                self.commit(&certificate)?;
+                let _ = reply.send(());
+            }
+            AppMsg::Finalized { reply, .. } => {
+                let h = self.state.height + 1;
+                let _ = reply.send(Next::Start(Height(h), self.params(h)));
+            }
+            AppMsg::GetDecidedValues { range, reply } => {
+                let mut out = Vec::new();
+                for h in range.start().0..=range.end().0 {
+                    let (Some(block), Some(cert)) =
+                        (self.store.block(h)?, self.store.certificate(h)?)
+                    else {
+                        break;
+                    };
+                    out.push(RawDecidedValue::new(
+                        Bytes::from(codec::encode(&block)),
+                        to_engine(&cert),
+                    ));
+                }
+                let _ = reply.send(out);
+            }
+            AppMsg::ProcessSyncedValue {
+                height,
+                round,
+                proposer,
+                value_bytes,
+                reply,
+            } => {
+                let outcome = match codec::decode_canonical::<BlockData>(&value_bytes) {
+                    Err(_) => SyncedValueOutcome::PeerFault,
+                    Ok(block) => {
+                        let hash = BlockHash(block.header.hash());
+                        // The certificate was checked by the engine: no
+                        // clock rule for a block decided in the past.
+                        let validity = self.check(hash, &block, None)?;
+                        self.blocks.insert(hash, block);
+                        SyncedValueOutcome::Verdict(ProposedValue {
+                            height,
+                            round,
+                            valid_round: Round::Nil,
+                            proposer,
+                            value: hash,
+                            validity,
+                        })
+                    }
+                };
+                let _ = reply.send(outcome);
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes one of our blocks as a proposal stream.
+    async fn stream(
+        &self,
+        channels: &Channels<Ctx>,
+        height: u64,
+        round: u32,
+        pol_round: Option<u32>,
+        hash: BlockHash,
+    ) {
+        let Some(block) = self.blocks.get(&hash) else {
+            return;
+        };
+        let msgs = stream::parts(
+            &self.key,
+            &self.ctx.genesis_hash,
+            self.me,
+            (height, round, pol_round),
+            block,
+        );
+        for msg in msgs {
+            let _ = channels
+                .network
+                .send(NetworkMsg::PublishProposalPart(msg))
+                .await;
+        }
+    }
+
+    /// Buffers a part; when its stream completes, authenticates, decodes
+    /// and validates the block (and persists it before answering).
+    fn received_part(
+        &mut self,
+        publisher: PeerId,
+        msg: StreamMessage<crate::ctx::ProposalPart>,
+    ) -> Result<Option<ProposedValue<Ctx>>, AppError> {
+        let next = self.state.height + 1;
+        let assembled = match self.streams.push(next, publisher, msg) {
+            Ok(Some(a)) => a,
+            Ok(None) => return Ok(None),
+            Err(reason) => {
+                log_drop(&publisher, reason);
+                return Ok(None);
+            }
+        };
+        let set = ValidatorSet::from(&self.state.validator_set(next));
+        let (round, pol_round, proposer) =
+            (assembled.round, assembled.pol_round, assembled.proposer);
+        let (block, hash) = match stream::authenticate(&self.ctx, next, &set, assembled) {
+            Ok(x) => x,
+            Err(reason) => {
+                log_drop(&publisher, reason);
+                return Ok(None);
+            }
+        };
+        let validity = if self.open.as_ref().is_some_and(|(h, _)| *h == hash) {
+            Validity::Valid
+        } else {
+            self.check(hash, &block, Some(now()))?
+        };
+        let seen = persist::Seen {
+            round,
+            valid_round: pol_round,
+            proposer: proposer.0,
+            valid: validity == Validity::Valid,
+            block,
+        };
+        self.persist_seen(next, &hash, &seen)?;
+        self.blocks.insert(hash, seen.block);
+        let value = ProposedValue {
+            height: Height(next),
+            round: Round::new(round),
+            valid_round: pol_round.map(Round::new).unwrap_or(Round::Nil),
+            proposer,
+            value: hash,
+            validity,
+        };
+        self.validated.entry(round).or_default().push(value.clone());
+        Ok(Some(value))
+    }
+
+    /// Commits a decided block durably, then forgets the height's caches.
+    fn commit(&mut self, cert: &CommitCertificate<Ctx>) -> Result<(), AppError> {
+        let block = self
+            .blocks
+            .remove(&cert.value_id)
+            .ok_or(AppError::UnknownDecided(cert.value_id))?;
+        // The decided block is usually the one last checked: still applied.
+        let tr = match self.open.take() {
+            Some((hash, tr)) if hash == cert.value_id => tr,
+            other => {
+                if other.is_some() {
+                    self.state.rollback_block();
+                }
+                let max = self.state.genesis.params.max_record_bytes as usize;
+                let records = chain::decode_records(&block, max).map_err(AppError::Apply)?;
+                let verified = self.verified(&records);
+                chain::check_block(&mut self.state, &block, &records, &verified, &self.store)?
+            }
+        };
+        let committed = tr.record_ids.clone();
+        let ours = to_ledger(cert);
+        chain::commit(&mut self.state, &self.store, &block, &ours, &tr)?;
+        self.store.flush()?;
+
+        let (pool_len, pool_bytes) = {
+            let mut pool = self.pool.lock();
+            for waited in pool.remove_committed(&committed) {
+                self.metrics.commit_latency.observe(waited.as_secs_f64());
+            }
+            pool.expire(self.state.time);
+            (pool.len(), pool.bytes())
+        };
+        let m = &self.metrics;
+        m.height.set(self.state.height as i64);
+        m.pool_records.set(pool_len as i64);
+        m.pool_bytes.set(pool_bytes as i64);
+        m.records_committed.inc_by(committed.len() as u64);
+        m.blocks_committed.inc();
+        m.block_records.observe(committed.len() as f64);
+        m.block_bytes
+            .observe(block.records.iter().map(|r| r.len()).sum::<usize>() as f64);
+        tracing::debug!(
+            height = self.state.height,
+            records = committed.len(),
+            "committed"
+        );
+
+        self.blocks.clear();
+        self.own.clear();
+        self.validated.clear();
+        self.streams.retain_from(self.state.height + 1);
+        self.clear_persisted()?;
+        self.publish_membership();
+        Ok(())
+    }
+}
+
+/// Logs a dropped proposal part or stream with its reason.
+fn log_drop(publisher: &PeerId, reason: stream::Dropped) {
+    use stream::Dropped::*;
+    match reason {
+        // Ordinary: late parts of a decided height.
+        PastHeight => tracing::debug!(%publisher, %reason, "proposal part dropped"),
+        _ => tracing::warn!(%publisher, %reason, "proposal stream dropped"),
+    }
+}
+
+/// Wall-clock UTC now, in ledger time.
+pub fn now() -> Timestamp {
+    Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
+    )
+}
+
+/// The engine's certificate as the ledger's.
+pub fn to_ledger(c: &CommitCertificate<Ctx>) -> shanlian_ledger::block::CommitCertificate {
+    shanlian_ledger::block::CommitCertificate {
+        height: c.height.0,
+        round: c.round.as_u32().unwrap_or(0),
+        header_hash: c.value_id.0,
+        signatures: c
+            .commit_signatures
+            .iter()
+            .map(|s| shanlian_ledger::block::CommitSignature {
+                validator: s.address.0,
+                signature: s.signature,
+            })
+            .collect(),
+    }
+}
+
+/// The ledger's certificate as the engine's (for sync responses).
+pub fn to_engine(c: &shanlian_ledger::block::CommitCertificate) -> ExtendedCommitCertificate<Ctx> {
+    let cert = CommitCertificate {
+        height: Height(c.height),
+        round: Round::new(c.round),
+        value_id: BlockHash(c.header_hash),
+        commit_signatures: c
+            .signatures
+            .iter()
+            .map(|s| {
+                malachitebft_app_channel::app::types::core::CommitSignature::new(
+                    Address(s.validator),
+                    s.signature,
+                )
+            })
+            .collect(),
+    };
+    ExtendedCommitCertificate::from_commit_certificate_and_extensions(
+        cert,
+        VoteExtensions::default(),
+    )
+}
