@@ -7,6 +7,7 @@
 //! certified header, and replays the whole chain as an auditor would.
 //!
 //! `cargo run -p shanlian-ledger --example demo [-- STORE_DIR]`
+use shanlian_ledger::store::query::LedgerReader as _;
 use shanlian_ledger::store::Store;
 use shanlian_ledger::testkit::{payloads as p, DevNet};
 use shanlian_ledger::trace::trace_donation;

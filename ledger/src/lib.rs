@@ -16,18 +16,21 @@
 //! * [`store`]: the store, one atomic batch per block, over a key-value
 //!   backend (sled on disk, or memory for tests);
 //! * [`verify`]: the full-chain verifier;
+//! * [`proofs`]: receipt bundles and their extensions, built from a store;
 //! * [`trace`]: where did a donation go (FIFO over cumulative intervals);
 //! * [`fault`]: failures that are not verdicts.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub use shanlian_core::{
-    block, codec, crypto, error, genesis, keys, lottery, merkle, record, types, values, writeset,
+    block, bundle, codec, crypto, error, genesis, keys, lottery, merkle, record, types, validators,
+    values, writeset,
 };
 
 pub mod chain;
 pub mod fault;
 pub mod journal;
+pub mod proofs;
 pub mod state;
 pub mod store;
 #[cfg(any(test, feature = "testkit"))]

@@ -11,6 +11,7 @@
 
 use crate::keys as t;
 use crate::state::{OutflowKind, OutflowRow, SourceRow};
+use crate::store::query::LedgerReader;
 use crate::store::{Store, StoreError};
 use crate::types::*;
 
@@ -161,6 +162,69 @@ pub fn sources_of_outflow(
         if b - a > hole {
             out.push((row.record, row.kind, Fen(b - a - hole)));
         }
+    }
+    Ok(out)
+}
+
+/// A donation's trace with, for every outflow it reached, that outflow's
+/// committed record (so a donor can check each with its own bundle).
+#[derive(Debug, Clone)]
+pub struct DonationFlow {
+    pub donation: crate::state::Donation,
+    pub trace: Trace,
+    pub outflows: Vec<crate::proofs::Committed>,
+}
+
+/// Where a charity's donation (by receipt) went, with the outflows' records.
+pub fn donation_flow(
+    store: &Store,
+    charity: &Address,
+    receipt: &ReceiptNo,
+) -> Result<Option<DonationFlow>, StoreError> {
+    let Some(donation) = store.donation(charity, receipt)? else {
+        return Ok(None);
+    };
+    let end = donation.start + donation.amount.0 - donation.refunded.0;
+    let trace = trace_range(store, &donation.fund, donation.start, end, 16)?;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut outflows = Vec::new();
+    for a in &trace.allocations {
+        if seen.insert(a.outflow) {
+            let c = store.committed(&a.outflow)?.ok_or_else(|| {
+                StoreError::Corrupt(format!("traced outflow {} is not committed", a.outflow))
+            })?;
+            outflows.push(c);
+        }
+    }
+    Ok(Some(DonationFlow {
+        donation,
+        trace,
+        outflows,
+    }))
+}
+
+/// What a committed outflow (disbursement, grant or welfare allocation)
+/// drew on: `(source record, kind, amount)` in axis order.
+pub fn sources_of_record(
+    store: &Store,
+    id: &RecordId,
+) -> Result<Vec<(RecordId, crate::state::SourceKind, Fen)>, StoreError> {
+    let mut out = Vec::new();
+    for (family, fund, start) in store.trace_positions(id)? {
+        if family != t::TRACE_OUTFLOWS {
+            continue;
+        }
+        let rows: Vec<(u64, OutflowRow)> =
+            store.trace_rows(t::TRACE_OUTFLOWS, &fund, start, start + 1)?;
+        let Some((_, row)) = rows
+            .into_iter()
+            .find(|(p, r)| *p == start && r.record == *id)
+        else {
+            return Err(StoreError::Corrupt(format!(
+                "outflow row of {id} is missing"
+            )));
+        };
+        out.extend(sources_of_outflow(store, &fund, start, row.end)?);
     }
     Ok(out)
 }

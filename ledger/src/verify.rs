@@ -340,6 +340,10 @@ pub fn verify_store_with(
                         }
                     }
                     derived.extend(tr.index_writes);
+                    derived.push((
+                        t::header_hash_key(&header.hash()),
+                        height.to_be_bytes().to_vec(),
+                    ));
                 }
                 state
                     .commit_block(header)

@@ -7,25 +7,32 @@ use crate::crypto::{Domain, Keypair, Verifier};
 use crate::record::Record;
 use crate::types::*;
 use bincode::{Decode, Encode};
+use serde::{Deserialize, Serialize};
 
 /// A block header. Its hash is `blake3(encode(header))`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Header {
     pub chain_id: String,
     pub height: u64,
     /// Block time (UTC ms): strictly after the previous block's.
     pub time: Timestamp,
     /// Hash of the previous header; for height 1, the genesis hash.
+    #[serde(with = "crate::hexser::hash32")]
     pub prev_hash: Hash32,
     /// Size and root of the record log after this block.
     pub log_size: u64,
+    #[serde(with = "crate::hexser::hash32")]
     pub log_root: Hash32,
     /// Merkle root (same tree rules, blake3) over this block's record ids.
+    #[serde(with = "crate::hexser::hash32")]
     pub record_root: Hash32,
     /// The state hash after applying this block.
+    #[serde(with = "crate::hexser::hash32")]
     pub state_hash: Hash32,
     pub proposer: Address,
     /// Hash of the validator set that decides this height.
+    #[serde(with = "crate::hexser::hash32")]
     pub validator_set_hash: Hash32,
 }
 
@@ -44,7 +51,8 @@ pub struct BlockData {
 }
 
 /// One validator: address, current key and voting power.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Validator {
     pub address: Address,
     pub public_key: PublicKey,
@@ -53,7 +61,8 @@ pub struct Validator {
 
 /// The validators of one height, sorted by address. Hash:
 /// `blake3(encode(ValidatorSet))`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ValidatorSet {
     pub validators: Vec<Validator>,
 }
@@ -85,7 +94,7 @@ impl ValidatorSet {
 }
 
 /// Prevote or precommit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 pub enum VoteKind {
     Prevote,
     Precommit,
@@ -137,7 +146,8 @@ impl ProposalBody {
 }
 
 /// One precommit in a certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CommitSignature {
     pub validator: Address,
     pub signature: Signature,
@@ -145,10 +155,12 @@ pub struct CommitSignature {
 
 /// Precommits for one header hash from more than two thirds of the voting
 /// power of the validator set of that height.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CommitCertificate {
     pub height: u64,
     pub round: u32,
+    #[serde(with = "crate::hexser::hash32")]
     pub header_hash: Hash32,
     pub signatures: Vec<CommitSignature>,
 }
@@ -170,6 +182,21 @@ pub enum CertificateError {
     InvalidKey(Address),
     #[error("signers hold {power} of {total} voting power, not more than two thirds")]
     NoQuorum { power: u64, total: u64 },
+}
+
+impl CertificateError {
+    /// A stable, machine-readable name of the failed check (SPEC §7.2).
+    pub fn code(&self) -> &'static str {
+        match self {
+            CertificateError::WrongHeight { .. } => "certificate.wrong_height",
+            CertificateError::WrongHeader => "certificate.wrong_header",
+            CertificateError::UnknownValidator(_) => "certificate.unknown_validator",
+            CertificateError::DuplicateSigner(_) => "certificate.duplicate_signer",
+            CertificateError::BadSignature(_) => "certificate.bad_signature",
+            CertificateError::InvalidKey(_) => "certificate.invalid_key",
+            CertificateError::NoQuorum { .. } => "certificate.no_quorum",
+        }
+    }
 }
 
 impl CommitCertificate {
@@ -259,10 +286,13 @@ impl CommitCertificate {
 }
 
 /// A log checkpoint: what the log looked like after a decided block.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Checkpoint {
     pub log_size: u64,
+    #[serde(with = "crate::hexser::hash32")]
     pub log_root: Hash32,
+    #[serde(with = "crate::hexser::hash32")]
     pub header_hash: Hash32,
     pub height: u64,
 }
@@ -283,7 +313,8 @@ impl Checkpoint {
 }
 
 /// A witness's co-signature on a checkpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WitnessSignature {
     pub witness: PublicKey,
     pub signature: Signature,
@@ -292,7 +323,8 @@ pub struct WitnessSignature {
 /// A checkpoint with the header it summarises, its commit certificate and
 /// optional witness co-signatures. Verifiable against the validator set of
 /// its height.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SignedCheckpoint {
     pub checkpoint: Checkpoint,
     pub header: Header,

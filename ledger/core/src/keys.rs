@@ -73,6 +73,16 @@ pub const DONORS: u8 = 0x35;
 pub const FUND_RECORDS: u8 = 0x36;
 /// member → records it signed: 0x37 || Address || height BE → [u32 LE indexes]
 pub const MEMBER_RECORDS: u8 = 0x37;
+/// governance records that change members or validators (`AdmitMember`,
+/// `UpdateMember`, `RotateKey`, `SetValidator`), for receipt bundles:
+/// 0x38 || height BE || index BE → ()
+pub const GOVERNANCE: u8 = 0x38;
+/// where a record's trace rows are (grants, allocations, disbursements,
+/// refunds, sales; a donation's inflow is found through its donation
+/// entry): 0x39 || RecordId → encode(Vec<(u8 family, FundRef, u64 position)>)
+pub const TRACE_POSITIONS: u8 = 0x39;
+/// header hash → height: 0x3a || header hash → height BE
+pub const HEADER_HASHES: u8 = 0x3a;
 
 /// A state-table key: family byte then the canonical encoding of the key.
 pub fn state_key<K: bincode::Encode>(family: u8, key: &K) -> Vec<u8> {
@@ -126,6 +136,28 @@ pub fn member_records_key(member: &Address, height: u64) -> Vec<u8> {
     let mut k = vec![MEMBER_RECORDS];
     k.extend_from_slice(&member.0);
     k.extend_from_slice(&height.to_be_bytes());
+    k
+}
+
+/// `0x38 || height BE || index BE`.
+pub fn governance_key(height: u64, index: u32) -> Vec<u8> {
+    let mut k = vec![GOVERNANCE];
+    k.extend_from_slice(&height.to_be_bytes());
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// `0x39 || record id`.
+pub fn trace_positions_key(id: &RecordId) -> Vec<u8> {
+    let mut k = vec![TRACE_POSITIONS];
+    k.extend_from_slice(&id.0);
+    k
+}
+
+/// `0x3a || header hash`.
+pub fn header_hash_key(hash: &Hash32) -> Vec<u8> {
+    let mut k = vec![HEADER_HASHES];
+    k.extend_from_slice(hash);
     k
 }
 

@@ -17,6 +17,9 @@
 //! * [`merkle`]: the RFC 9162 log, its proofs and their verifiers.
 //! * [`block`]: headers, validator sets, vote sign-bytes, commit
 //!   certificates and checkpoints.
+//! * [`validators`]: following the validator set from genesis.
+//! * [`bundle`]: receipt bundles and their verifier, the donor's unit of
+//!   trust.
 //! * [`keys`], [`writeset`]: the store's key families and the state hash.
 //! * [`lottery`]: the split rule of lottery sales.
 //! * [`error`]: refusals (every rule's stable code) and block verdicts.
@@ -24,15 +27,18 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod block;
+pub mod bundle;
 pub mod codec;
 pub mod crypto;
 pub mod error;
 pub mod genesis;
+pub mod hexser;
 pub mod keys;
 pub mod lottery;
 pub mod merkle;
 pub mod record;
 pub mod types;
+pub mod validators;
 pub mod values;
 pub mod writeset;
 

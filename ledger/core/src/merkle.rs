@@ -246,11 +246,22 @@ fn check_consistency_sizes(size1: u64, size2: u64) -> Result<(), ProofError> {
 
 /// An RFC 9162 inclusion proof in the ledger's log: the record id at
 /// `leaf_index` is a leaf of the log of `tree_size` leaves (SPEC §6).
-#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    bincode::Encode,
+    bincode::Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(deny_unknown_fields)]
 pub struct InclusionProof {
     pub leaf_index: u64,
     pub tree_size: u64,
     /// `PATH(leaf_index, D[tree_size])`, from the leaf up.
+    #[serde(with = "crate::hexser::hash32_vec")]
     pub path: Vec<Hash>,
 }
 
@@ -270,11 +281,22 @@ impl InclusionProof {
 
 /// An RFC 9162 consistency proof in the ledger's log: the log of
 /// `old_size` leaves is a prefix of the log of `new_size` leaves (SPEC §6).
-#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    bincode::Encode,
+    bincode::Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(deny_unknown_fields)]
 pub struct ConsistencyProof {
     pub old_size: u64,
     pub new_size: u64,
     /// `PROOF(old_size, D[new_size])`.
+    #[serde(with = "crate::hexser::hash32_vec")]
     pub path: Vec<Hash>,
 }
 

@@ -12,7 +12,7 @@ use crate::types::*;
 use bincode::{Decode, Encode};
 
 /// Bureau: admit a member. The address is derived from `public_key`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct AdmitMember {
     pub public_key: PublicKey,
     pub role: Role,
@@ -22,7 +22,7 @@ pub struct AdmitMember {
 }
 
 /// Bureau: change a member's public details (absent fields stay).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct UpdateMember {
     pub member: Address,
     pub name: Option<String>,
@@ -31,21 +31,21 @@ pub struct UpdateMember {
 }
 
 /// Bureau: suspend a member; it can sign nothing until reinstated.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct SuspendMember {
     pub member: Address,
     pub reason: String,
 }
 
 /// Bureau: lift a suspension.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct ReinstateMember {
     pub member: Address,
 }
 
 /// Bureau: replace a member's key. `old_key_signature` is the old key's
 /// signature (domain RotateKey) over [`RotateKey::consent_bytes`].
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct RotateKey {
     pub member: Address,
     pub new_key: PublicKey,
@@ -64,7 +64,7 @@ impl RotateKey {
 
 /// Bureau: set a member's validator power (0 removes it) from
 /// `effective_height` on.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct SetValidator {
     pub member: Address,
     pub power: u64,
@@ -72,14 +72,14 @@ pub struct SetValidator {
 }
 
 /// Bureau: approve public fundraising for a registered project.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct ApproveProject {
     pub project: ProjectId,
     pub approval_ref: String,
 }
 
 /// Bureau: put an organisation on a public list.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct ListOrganisation {
     pub organisation: Address,
     pub list: ListKind,
@@ -87,7 +87,7 @@ pub struct ListOrganisation {
 }
 
 /// Bureau: take an organisation off a list.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct DelistOrganisation {
     pub organisation: Address,
     pub list: ListKind,
@@ -97,7 +97,7 @@ pub struct DelistOrganisation {
 /// Charity: register a fundraising project. With a
 /// `public_fundraising_ref` it needs the bureau's approval before it takes
 /// donations; without one it is active at once.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct RegisterProject {
     pub project: ProjectId,
     pub title: String,
@@ -109,7 +109,7 @@ pub struct RegisterProject {
 }
 
 /// Charity: a donation received, with its e-receipt.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct RecordDonation {
     pub receipt: ReceiptNo,
     pub donor: Commitment,
@@ -121,7 +121,7 @@ pub struct RecordDonation {
 }
 
 /// Charity: money spent from a fund, with evidence hashes.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct RecordDisbursement {
     pub fund: FundRef,
     pub amount: Fen,
@@ -133,7 +133,7 @@ pub struct RecordDisbursement {
 }
 
 /// Charity: return (part of) a donation, named by its receipt.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct RecordRefund {
     pub receipt: ReceiptNo,
     pub amount: Fen,
@@ -141,7 +141,7 @@ pub struct RecordRefund {
 }
 
 /// Charity: grant money from one of its funds to another charity's project.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct TransferGrant {
     pub from: FundRef,
     pub to: ProjectId,
@@ -151,7 +151,7 @@ pub struct TransferGrant {
 
 /// Any member: an append-only amendment of one of its own records. The
 /// original stays as it was; readers see both.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct Correction {
     pub target: RecordId,
     pub field: String,
@@ -160,14 +160,15 @@ pub struct Correction {
 }
 
 /// Charity: close a project with its final report.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct CloseProject {
     pub project: ProjectId,
+    #[serde(with = "crate::hexser::hash32")]
     pub final_report: Hash32,
 }
 
 /// Lottery centre: sales of one game in one draw period and region.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct RecordLotterySales {
     pub game: GameId,
     pub period: String,
@@ -176,7 +177,7 @@ pub struct RecordLotterySales {
 }
 
 /// Where a welfare-fund allocation goes.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub enum WelfareRecipient {
     /// A charity's project: the money enters it as a traced source.
     Project(ProjectId),
@@ -185,7 +186,7 @@ pub enum WelfareRecipient {
 }
 
 /// Lottery centre: allocate local public-welfare funds.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct AllocateWelfareFund {
     pub amount: Fen,
     pub purpose: WelfarePurpose,
@@ -193,7 +194,7 @@ pub struct AllocateWelfareFund {
 }
 
 /// Lottery centre: prizes paid out of a game's prize fund.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct RecordPrizePayout {
     pub game: GameId,
     pub period: String,
@@ -201,18 +202,20 @@ pub struct RecordPrizePayout {
 }
 
 /// Auditor: an attestation that the log at `log_size` has `log_root`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct AuditAttestation {
     pub height: u64,
     pub log_size: u64,
+    #[serde(with = "crate::hexser::hash32")]
     pub log_root: Hash32,
     pub scope: String,
     pub findings: u32,
+    #[serde(with = "crate::hexser::hash32")]
     pub report: Hash32,
 }
 
 /// Auditor: a finding about one committed record.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct Finding {
     pub target: RecordId,
     pub severity: Severity,
@@ -221,7 +224,7 @@ pub struct Finding {
 
 /// What a record does. The variant index is part of the canonical bytes:
 /// append new kinds at the end, never reorder.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub enum Payload {
     AdmitMember(AdmitMember),
     UpdateMember(UpdateMember),

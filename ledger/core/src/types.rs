@@ -8,7 +8,22 @@ use std::fmt;
 pub type Hash32 = [u8; 32];
 
 /// Money in fen (分, 1/100 yuan). Never a float; arithmetic is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Encode, Decode)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Encode,
+    Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Fen(pub u64);
 
 impl Fen {
@@ -29,7 +44,22 @@ impl fmt::Display for Fen {
 }
 
 /// UTC time in milliseconds since the Unix epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Encode, Decode)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Encode,
+    Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Timestamp(pub u64);
 
 impl Timestamp {
@@ -119,6 +149,24 @@ macro_rules! bytes_newtype {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.to_hex())
+            }
+        }
+        /// JSON form: lowercase hex.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_hex())
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <String as serde::Deserialize>::deserialize(d)?;
+                $name::from_hex(&text).map_err(|e| {
+                    serde::de::Error::custom(format!(
+                        "{}: expected {} hex digits: {e}",
+                        stringify!($name),
+                        2 * $n
+                    ))
+                })
             }
         }
     };
@@ -219,7 +267,11 @@ fn check_code(s: &str, max: usize) -> Result<(), String> {
 macro_rules! code_newtype {
     ($(#[$m:meta])* $name:ident, $max:expr) => {
         $(#[$m])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
+        #[derive(
+            Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode,
+            serde::Serialize, serde::Deserialize,
+        )]
+        #[serde(transparent)]
         pub struct $name(pub String);
 
         impl $name {
@@ -265,7 +317,20 @@ code_newtype!(
 /// A unified social credit code (统一社会信用代码, GB 32100-2015): 18
 /// characters from `0-9A-Z` without I, O, S, V, Z, the last a check
 /// character over the first 17.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Encode,
+    Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Uscc(pub String);
 
 const USCC_CHARS: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
@@ -316,7 +381,9 @@ impl fmt::Display for Uscc {
 }
 
 /// What a member may do on the ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, serde::Serialize, serde::Deserialize,
+)]
 pub enum Role {
     /// 民政局: admits members and validators, approves projects, lists organisations.
     Bureau,
@@ -329,7 +396,7 @@ pub enum Role {
 }
 
 /// How a donation arrived.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub enum Channel {
     Bank,
     /// e-CNY (数字人民币).
@@ -339,12 +406,25 @@ pub enum Channel {
     /// Goods; the donation amount is their documented valuation.
     InKind {
         description: String,
+        #[serde(with = "crate::hexser::hash32")]
         valuation_evidence: Hash32,
     },
 }
 
 /// Where money sits inside a charity: its general fund or one project.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Encode,
+    Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub enum FundRef {
     General(Address),
     Project(ProjectId),
@@ -354,7 +434,9 @@ pub enum FundRef {
 }
 
 /// Charity Law spending categories.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, serde::Serialize, serde::Deserialize,
+)]
 pub enum SpendingCategory {
     CharitableActivity,
     Management,
@@ -362,7 +444,9 @@ pub enum SpendingCategory {
 }
 
 /// Purpose categories of a fundraising project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, serde::Serialize, serde::Deserialize,
+)]
 pub enum ProjectCategory {
     PovertyRelief,
     Elderly,
@@ -377,7 +461,9 @@ pub enum ProjectCategory {
 }
 
 /// Purposes of welfare-lottery public-welfare fund allocations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, serde::Serialize, serde::Deserialize,
+)]
 pub enum WelfarePurpose {
     /// 扶老
     Elderly,
@@ -404,7 +490,20 @@ impl WelfarePurpose {
 }
 
 /// The bureau's public lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Encode,
+    Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub enum ListKind {
     /// 活动异常名录
     AbnormalActivity,
@@ -413,7 +512,9 @@ pub enum ListKind {
 }
 
 /// What an evidence document is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize,
+)]
 pub enum EvidenceKind {
     Invoice,
     Contract,
@@ -424,14 +525,15 @@ pub enum EvidenceKind {
 }
 
 /// One evidence document: its kind and blake3 of its bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct Evidence {
     pub kind: EvidenceKind,
+    #[serde(with = "crate::hexser::hash32")]
     pub hash: Hash32,
 }
 
 /// Who received a disbursement.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub enum Recipient {
     /// A person, as a salted commitment only.
     Person(Commitment),
@@ -440,7 +542,9 @@ pub enum Recipient {
 }
 
 /// Severity of an auditor's finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize,
+)]
 pub enum Severity {
     Info,
     Minor,

@@ -8,7 +8,7 @@ use crate::types::*;
 use bincode::{Decode, Encode};
 
 /// A member as the ledger knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct Member {
     pub role: Role,
     pub name: String,
@@ -23,14 +23,16 @@ pub struct Member {
 }
 
 /// A signing key and the member it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct KeyEntry {
     pub member: Address,
     /// False once the key was rotated out: it may sign nothing new.
     pub current: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize,
+)]
 pub enum ProjectStatus {
     /// Registered with a public-fundraising reference; awaits the bureau.
     Pending,
@@ -38,7 +40,7 @@ pub enum ProjectStatus {
     Closed,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct Project {
     pub owner: Address,
     pub title: String,
@@ -49,6 +51,7 @@ pub struct Project {
     pub public_fundraising_ref: Option<String>,
     pub approval_ref: Option<String>,
     pub status: ProjectStatus,
+    #[serde(with = "crate::hexser::opt_hash32")]
     pub final_report: Option<Hash32>,
 }
 
@@ -58,7 +61,9 @@ pub struct Project {
 /// commit order. Outflows consume the axis first in, first out from
 /// `consumed`, skipping refunded ranges (`holes`). Refunds cut from the end
 /// of their donation's unconsumed range.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize,
+)]
 pub struct FundState {
     pub owner: Address,
     /// Total inflow: the end of the inflow axis.
@@ -96,7 +101,7 @@ impl FundState {
 }
 
 /// A donation's live state, keyed by (charity, receipt).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct Donation {
     pub record: RecordId,
     pub fund: FundRef,
@@ -106,14 +111,16 @@ pub struct Donation {
     pub start: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct Listing {
     pub reason: String,
     pub since: Timestamp,
 }
 
 /// What one lottery game has generated and paid.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize,
+)]
 pub struct GameTotals {
     pub sales: Fen,
     pub prize: Fen,
@@ -124,13 +131,17 @@ pub struct GameTotals {
 }
 
 /// Welfare allocations of one UTC year, by purpose (WelfarePurpose order).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize,
+)]
 pub struct WelfareYear {
     pub by_purpose: [u64; 5],
 }
 
 /// One charity's flows in one UTC year (for Charity Law art. 60).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize,
+)]
 pub struct CharityYear {
     /// Donations received.
     pub donations: Fen,
@@ -144,7 +155,9 @@ pub struct CharityYear {
 }
 
 /// What an inflow row came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize,
+)]
 pub enum SourceKind {
     Donation,
     Grant,
@@ -154,14 +167,16 @@ pub enum SourceKind {
 }
 
 /// An inflow on a fund's tracing axis: `[start, start + amount)`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct SourceRow {
     pub record: RecordId,
     pub kind: SourceKind,
     pub amount: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize,
+)]
 pub enum OutflowKind {
     Disbursement,
     Grant,
@@ -170,7 +185,7 @@ pub enum OutflowKind {
 
 /// An outflow on a fund's tracing axis: it consumed `[start, end)` minus
 /// refunded holes, `amount` in all.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
 pub struct OutflowRow {
     pub record: RecordId,
     pub kind: OutflowKind,
@@ -182,7 +197,9 @@ pub struct OutflowRow {
 }
 
 /// Where a committed record is: block height and index in the block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize,
+)]
 pub struct Location {
     pub height: u64,
     pub index: u32,

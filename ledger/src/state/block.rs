@@ -35,6 +35,11 @@ pub(super) struct OpenBlock {
     pub donors: Vec<(Commitment, u32)>,
     pub fund_notes: Vec<(FundRef, u32)>,
     pub member_notes: Vec<(Address, u32)>,
+    /// Indexes of governance records a light client follows.
+    pub governance: Vec<u32>,
+    /// (record index, family, fund, position) of trace rows to index by
+    /// record (all but donations' inflows).
+    pub positions: Vec<(u32, u8, FundRef, u64)>,
     /// Hash of the validator set deciding this block, fixed at its start.
     validator_set_hash: Hash32,
 }
@@ -45,8 +50,9 @@ pub(super) struct OpenBlock {
 pub(super) struct Marks {
     tables: [usize; super::tables::COUNT],
     recent: usize,
-    /// Lengths of the open block's trace, donors, fund and member notes.
-    open: (usize, usize, usize, usize),
+    /// Lengths of the open block's trace, donors, fund and member notes,
+    /// and trace positions.
+    open: (usize, usize, usize, usize, usize),
 }
 
 /// Everything a decided block changes in the store.
@@ -85,12 +91,13 @@ impl State {
         for (slot, t) in tables.iter_mut().zip(self.tables.all_ref()) {
             *slot = t.mark();
         }
-        let open = self.open.as_ref().map_or((0, 0, 0, 0), |o| {
+        let open = self.open.as_ref().map_or((0, 0, 0, 0, 0), |o| {
             (
                 o.trace.len(),
                 o.donors.len(),
                 o.fund_notes.len(),
                 o.member_notes.len(),
+                o.positions.len(),
             )
         });
         Marks {
@@ -107,11 +114,12 @@ impl State {
         }
         self.recent.rollback(marks.recent);
         if let Some(o) = self.open.as_mut() {
-            let (tr, dn, fnotes, mnotes) = marks.open;
+            let (tr, dn, fnotes, mnotes, pos) = marks.open;
             o.trace.truncate(tr);
             o.donors.truncate(dn);
             o.fund_notes.truncate(fnotes);
             o.member_notes.truncate(mnotes);
+            o.positions.truncate(pos);
         }
     }
 
@@ -144,11 +152,21 @@ impl State {
         }
     }
 
-    /// Writes a trace row of this block (SPEC §9.1 families 0x20–0x22).
-    pub(super) fn trace_row<V: Encode>(&mut self, family: u8, fund: &FundRef, pos: u64, row: &V) {
+    /// Writes a trace row of this block (SPEC §9.1 families 0x20–0x22),
+    /// and, if `by_record`, notes it for the record's trace-positions index.
+    pub(super) fn trace_row<V: Encode>(
+        &mut self,
+        (family, fund, pos): (u8, &FundRef, u64),
+        row: &V,
+        by_record: Option<u32>,
+    ) {
+        let index_output = self.index_output;
         if let Some(o) = self.open.as_mut() {
             o.trace
                 .push((family, fund.clone(), pos, codec::encode(row)));
+            if let (true, Some(i)) = (index_output, by_record) {
+                o.positions.push((i, family, fund.clone(), pos));
+            }
         }
     }
 
@@ -176,7 +194,7 @@ impl State {
         let marks = Marks {
             tables,
             recent: self.recent.mark(),
-            open: (0, 0, 0, 0),
+            open: (0, 0, 0, 0, 0),
         };
         self.open = Some(OpenBlock {
             height,
@@ -189,6 +207,8 @@ impl State {
             donors: Vec::new(),
             fund_notes: Vec::new(),
             member_notes: Vec::new(),
+            governance: Vec::new(),
+            positions: Vec::new(),
             validator_set_hash: [0; 32],
         });
         self.recent.prune(time);
@@ -313,6 +333,21 @@ fn index_writes(open: &OpenBlock, record_ids: &[RecordId]) -> Vec<(Vec<u8>, Vec<
     }
     for (c, i) in &open.donors {
         out.push((k::donor_key(c, height, *i), Vec::new()));
+    }
+    for i in &open.governance {
+        out.push((k::governance_key(height, *i), Vec::new()));
+    }
+    let mut positions: BTreeMap<u32, Vec<(u8, FundRef, u64)>> = BTreeMap::new();
+    for (i, family, fund, pos) in &open.positions {
+        positions
+            .entry(*i)
+            .or_default()
+            .push((*family, fund.clone(), *pos));
+    }
+    for (i, rows) in positions {
+        if let Some(id) = record_ids.get(i as usize) {
+            out.push((k::trace_positions_key(id), codec::encode(&rows)));
+        }
     }
     let mut fund_records: BTreeMap<&FundRef, Vec<u32>> = BTreeMap::new();
     for (f, i) in &open.fund_notes {

@@ -91,7 +91,8 @@ impl State {
         let start = fs.inflow;
         fs.inflow = fs.inflow.checked_add(amount.0).ok_or(Refusal::Overflow)?;
         self.tables.funds.put(fund.clone(), fs);
-        self.trace_row(k::TRACE_SOURCES, fund, start, &row);
+        let by_record = (row.kind != SourceKind::Donation).then_some(index);
+        self.trace_row((k::TRACE_SOURCES, fund, start), &row, by_record);
         self.note_fund(fund, index);
         Ok(())
     }
@@ -111,7 +112,7 @@ impl State {
         self.tables.funds.put(fund.clone(), fs);
         self.set_holes(fund, &before, holes);
         row.end = end;
-        self.trace_row(k::TRACE_OUTFLOWS, fund, start, &row);
+        self.trace_row((k::TRACE_OUTFLOWS, fund, start), &row, Some(index));
         self.note_fund(fund, index);
     }
 

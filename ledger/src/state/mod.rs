@@ -49,6 +49,7 @@ use shanlian_core::genesis::Genesis;
 use shanlian_core::merkle::{Blake3Hasher, Frontier};
 use shanlian_core::record::*;
 use shanlian_core::types::*;
+use shanlian_core::validators::ValidatorTracker;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -314,6 +315,9 @@ impl State {
         open.records.push((rec.id, rec.signed.signer));
         if index_output {
             open.member_notes.push((signer, index));
+            if ValidatorTracker::follows(&body.payload) {
+                open.governance.push(index);
+            }
         }
         Ok(())
     }

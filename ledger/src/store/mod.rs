@@ -90,7 +90,7 @@ impl Store {
         Store { kv }
     }
 
-    fn get<T: bincode::Decode<()>>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+    pub(crate) fn get<T: bincode::Decode<()>>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
         match self.kv.get(key)? {
             Some(v) => Ok(Some(codec::decode(&v)?)),
             None => Ok(None),
@@ -209,6 +209,8 @@ impl Store {
         b.put(t::height_key(t::BLOCKS, h), codec::encode(block));
         b.put(t::height_key(t::CERTIFICATES, h), codec::encode(cert));
         b.put(t::height_key(t::HEADERS, h), codec::encode(&block.header));
+        let header_hash = block.header.hash();
+        b.put(t::header_hash_key(&header_hash), h.to_be_bytes().to_vec());
         for (k, v) in &tr.state_writes {
             match v {
                 Some(v) => b.put(k.as_slice(), v.as_slice()),
@@ -231,7 +233,7 @@ impl Store {
         let new_tip = Tip {
             height: h,
             time: block.header.time,
-            header_hash: block.header.hash(),
+            header_hash,
             state_hash: block.header.state_hash,
             log_size: frontier.size(),
         };

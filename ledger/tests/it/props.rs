@@ -359,6 +359,33 @@ fn run(ops: Vec<Op>, block_sizes: Vec<usize>) -> Result<(), TestCaseError> {
         prop_assert!(depth1 <= direct_grants);
     }
 
+    // The reverse question: what each outflow drew on equals the model's
+    // pairs for it, and each donation's flow names committed outflows.
+    let outflows: std::collections::BTreeSet<RecordId> =
+        model.alloc.keys().map(|(_, o)| *o).collect();
+    for o in &outflows {
+        let mut got: HashMap<RecordId, u64> = HashMap::new();
+        for (s, _, a) in trace::sources_of_record(&net.store, o).unwrap() {
+            *got.entry(s).or_default() += a.0;
+        }
+        let want: HashMap<RecordId, u64> = model
+            .alloc
+            .iter()
+            .filter(|((_, x), a)| x == o && **a > 0)
+            .map(|((s, _), a)| (*s, *a))
+            .collect();
+        prop_assert_eq!(&got, &want, "sources of outflow {}", o);
+    }
+    for (c, receipt, _, _) in &receipts {
+        if let Some(flow) =
+            trace::donation_flow(&net.store, &net.address(CHARITIES[*c]), receipt).unwrap()
+        {
+            for a in &flow.trace.allocations {
+                prop_assert!(flow.outflows.iter().any(|o| o.record.id == a.outflow));
+            }
+        }
+    }
+
     // Append-only log: every stored root is consistent with every later one.
     let tip = net.state.height;
     let headers: Vec<_> = (1..=tip)
@@ -384,5 +411,160 @@ proptest! {
         sizes in proptest::collection::vec(1..6usize, 1..5),
     ) {
         run(ops, sizes)?;
+    }
+}
+
+/// One governance action of a random history.
+#[derive(Debug, Clone)]
+enum Gov {
+    /// Give member `m` (of the six dev members and two admitted later)
+    /// `power` from `delay` heights on.
+    SetPower { m: usize, power: u64, delay: u64 },
+    /// Rotate member `m`'s key (refused while it has or awaits power).
+    Rotate { m: usize },
+    /// Admit the next new member.
+    Admit,
+    /// An empty block.
+    Idle,
+}
+
+fn gov() -> impl Strategy<Value = Gov> {
+    prop_oneof![
+        4 => (0..8usize, 0..4u64, 2..5u64).prop_map(|(m, power, delay)| Gov::SetPower { m, power, delay }),
+        2 => (0..8usize).prop_map(|m| Gov::Rotate { m }),
+        1 => Just(Gov::Admit),
+        2 => Just(Gov::Idle),
+    ]
+}
+
+/// The light client's tracker, fed only the committed governance records,
+/// computes the validator set the state machine computes, at every height.
+fn tracker_agrees(history: Vec<Gov>) -> Result<(), TestCaseError> {
+    use shanlian_ledger::crypto::{Domain, Keypair};
+    use shanlian_ledger::record::{AdmitMember, Payload, RotateKey, SetValidator};
+    use shanlian_ledger::validators::ValidatorTracker;
+    let mut net = DevNet::on(shanlian_ledger::store::Store::memory()).unwrap();
+    let mut tracker = ValidatorTracker::from_genesis(&net.genesis);
+    let labels = [
+        "bureau",
+        "charity-federation",
+        "red-cross",
+        "one-foundation",
+        "lottery-centre",
+        "auditor",
+    ];
+    let mut keys: Vec<Keypair> = labels
+        .iter()
+        .map(|l| Keypair::from_seed(net.key(l).seed()))
+        .collect();
+    let mut addresses: Vec<Address> = labels.iter().map(|l| net.address(l)).collect();
+    let mut admitted = 0u32;
+    for (n, g) in history.into_iter().enumerate() {
+        let h = net.state.height + 1;
+        let record = match g {
+            Gov::SetPower { m, power, delay } if m < addresses.len() => Some(net.sign(
+                "bureau",
+                Payload::SetValidator(SetValidator {
+                    member: addresses[m],
+                    power,
+                    effective_height: h + delay,
+                }),
+            )),
+            Gov::Rotate { m } if m < addresses.len() => {
+                let new =
+                    Keypair::from_seed(*blake3::hash(format!("rotated-{n}").as_bytes()).as_bytes());
+                let consent = keys[m].sign(
+                    Domain::RotateKey,
+                    &net.genesis_hash,
+                    &RotateKey::consent_bytes(&addresses[m], &new.public()),
+                );
+                let r = net.sign(
+                    "bureau",
+                    Payload::RotateKey(RotateKey {
+                        member: addresses[m],
+                        new_key: new.public(),
+                        old_key_signature: consent,
+                    }),
+                );
+                Some((r, new)).map(|(r, new)| {
+                    keys.push(new); // kept aside; swapped in below if committed
+                    r
+                })
+            }
+            Gov::Admit if admitted < 2 => {
+                admitted += 1;
+                let k = Keypair::from_seed(
+                    *blake3::hash(format!("admitted-{admitted}").as_bytes()).as_bytes(),
+                );
+                let r = net.sign(
+                    "bureau",
+                    Payload::AdmitMember(AdmitMember {
+                        public_key: k.public(),
+                        role: Role::Charity,
+                        name: format!("admitted {admitted}"),
+                        uscc: Uscc("91350100M000100Y43".into()),
+                        node: NodeKey([admitted as u8; 32]),
+                    }),
+                );
+                addresses.push(Address::of_key(&k.public()));
+                keys.push(Keypair::from_seed(k.seed()));
+                Some(r)
+            }
+            _ => None,
+        };
+        let records: Vec<_> = record.into_iter().collect();
+        let refused = net.commit(&records).unwrap();
+        if let Some(r) = records.first() {
+            let committed = refused.is_empty();
+            match (&r.signed.body.payload, committed) {
+                (Payload::RotateKey(rot), true) => {
+                    let m = addresses.iter().position(|a| *a == rot.member).unwrap();
+                    let new = keys.pop().unwrap();
+                    keys[m] = new;
+                }
+                (Payload::RotateKey(_), false) => {
+                    keys.pop();
+                }
+                (Payload::AdmitMember(_), false) => {
+                    addresses.pop();
+                    keys.pop();
+                }
+                _ => {}
+            }
+            if committed {
+                tracker.apply(&r.signed.body.payload, h).unwrap();
+            }
+        }
+        // Every height from here to a few ahead: the state's view (current
+        // powers plus pending changes) equals the tracker's.
+        for ahead in 1..=5 {
+            let at = net.state.height + ahead;
+            prop_assert_eq!(
+                tracker.set_at(at),
+                net.state.validator_set(at),
+                "height {}",
+                at
+            );
+        }
+    }
+    // And, knowing the whole history, the set of every past height is the
+    // one its header committed to (what a bundle verifier checks).
+    for h in 1..=net.state.height {
+        let header = net.store.header(h).unwrap().unwrap();
+        prop_assert_eq!(
+            tracker.set_at(h).hash(),
+            header.validator_set_hash,
+            "height {}",
+            h
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    #[test]
+    fn tracker_follows_the_validator_set(history in proptest::collection::vec(gov(), 1..40)) {
+        tracker_agrees(history)?;
     }
 }

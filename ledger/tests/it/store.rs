@@ -2,6 +2,8 @@
 //! and wrong use is refused.
 
 use shanlian_ledger::genesis::dev_genesis;
+use shanlian_ledger::state::Location;
+use shanlian_ledger::store::query::{LedgerReader, Page, MAX_PAGE};
 use shanlian_ledger::store::{Store, StoreError};
 use shanlian_ledger::testkit::{payloads as p, DevNet};
 use shanlian_ledger::types::*;
@@ -98,10 +100,58 @@ fn reopen_resumes_where_it_stopped() {
     // Indexes answer the questions donors and auditors ask.
     let fed = net.address("charity-federation");
     let cf = FundRef::Project(ProjectId("CF-1".into()));
-    assert_eq!(net.store.records_of_fund(&cf).unwrap().len(), 1 + 4 * 7);
-    assert_eq!(net.store.records_of_member(&fed).unwrap().len(), 1 + 4 * 7);
+    let all = |page: &dyn Fn(Option<Location>, usize) -> Page<Location>, size: usize| {
+        // Every item once, in commit order, whatever the page size.
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let p = page(after, size);
+            assert!(p.items.len() <= size);
+            out.extend(p.items.iter().copied());
+            match p.next {
+                Some(n) => after = Some(n),
+                None => return out,
+            }
+        }
+    };
+    let by_fund = |a, n| net.store.records_of_fund(&cf, a, n).unwrap();
+    let whole = all(&by_fund, MAX_PAGE);
+    assert_eq!(whole.len(), 1 + 4 * 7);
+    assert!(whole
+        .windows(2)
+        .all(|w| (w[0].height, w[0].index) < (w[1].height, w[1].index)));
+    for size in [1, 3, 7, 29] {
+        assert_eq!(all(&by_fund, size), whole, "page size {size}");
+    }
+    let by_member = |a, n| net.store.records_of_member(&fed, a, n).unwrap();
+    assert_eq!(all(&by_member, 4).len(), 1 + 4 * 7);
     let donor = shanlian_ledger::crypto::commitment("donor-0", &[0; 32]);
-    assert_eq!(net.store.donations_by_donor(&donor).unwrap().len(), 4);
+    let by_donor = |a, n| net.store.donations_by_donor(&donor, a, n).unwrap();
+    assert_eq!(all(&by_donor, MAX_PAGE).len(), 4);
+    assert_eq!(all(&by_donor, 1), all(&by_donor, MAX_PAGE));
+    // Every stored record is found by id, at its log position.
+    for h in 1..=tip.height {
+        for (i, bytes) in net
+            .store
+            .block(h)
+            .unwrap()
+            .unwrap()
+            .records
+            .iter()
+            .enumerate()
+        {
+            let id = RecordId::of_bytes(bytes);
+            let c = net.store.committed(&id).unwrap().unwrap();
+            assert_eq!((c.height, c.index), (h, i as u32));
+            assert_eq!(net.store.committed_at(h, i as u32).unwrap(), Some(id));
+        }
+        let hash = net.store.header(h).unwrap().unwrap().hash();
+        assert_eq!(net.store.height_of(&hash).unwrap(), Some(h));
+        assert_eq!(
+            net.store.validator_set_at(h).unwrap().hash(),
+            net.store.header(h).unwrap().unwrap().validator_set_hash
+        );
+    }
 }
 
 #[test]

@@ -77,15 +77,54 @@ impl DevNet {
 
     /// Signs a payload as `label`, created at the clock, valid 10 minutes.
     pub fn sign(&mut self, label: &str, payload: Payload) -> Record {
+        let body = self.body(payload);
+        let key = self.key(label);
+        Record::new(SignedRecord::sign(body, key, &self.genesis_hash))
+    }
+
+    /// Signs a payload with any key (a member admitted after genesis).
+    pub fn sign_with(&mut self, key: &Keypair, payload: Payload) -> Record {
+        let body = self.body(payload);
+        Record::new(SignedRecord::sign(body, key, &self.genesis_hash))
+    }
+
+    fn body(&mut self, payload: Payload) -> RecordBody {
         self.nonce += 1;
-        let body = RecordBody {
+        RecordBody {
             created: self.clock,
             expires: Timestamp(self.clock.0 + 600_000),
             nonce: self.nonce,
             payload,
-        };
+        }
+    }
+
+    /// `n` donations of `label` into `fund`, signed in parallel on all
+    /// cores, each with a fresh receipt number and `amount(i)` fen.
+    pub fn sign_donations(
+        &mut self,
+        label: &str,
+        fund: &FundRef,
+        n: usize,
+        amount: impl Fn(usize) -> u64 + Sync,
+    ) -> Vec<Record> {
+        use rayon::prelude::*;
+        let bodies: Vec<RecordBody> = (0..n)
+            .map(|i| {
+                let receipt = self.receipt();
+                self.body(payloads::donation(
+                    receipt,
+                    fund.clone(),
+                    amount(i),
+                    (i % 251) as u8,
+                ))
+            })
+            .collect();
         let key = self.key(label);
-        Record::new(SignedRecord::sign(body, key, &self.genesis_hash))
+        let gh = self.genesis_hash;
+        bodies
+            .into_par_iter()
+            .map(|b| Record::new(SignedRecord::sign(b, key, &gh)))
+            .collect()
     }
 
     /// Proposes a block from `records` (refused ones left out, returned),
@@ -251,6 +290,8 @@ pub mod payloads {
         })
     }
 }
+
+pub mod vectors;
 
 /// The fixed examples docs/SPEC.md lists (label, lowercase hex). A test
 /// checks every one appears in the spec verbatim.
