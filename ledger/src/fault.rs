@@ -38,6 +38,14 @@ pub enum ApplyError {
 }
 
 impl ApplyError {
+    /// The refusal's code, or `node.fault` for a fault (no verdict).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApplyError::Refused(r) => r.code(),
+            ApplyError::Fault(_) => "node.fault",
+        }
+    }
+
     /// The refusal, if this is one.
     pub fn refusal(&self) -> Option<&Refusal> {
         match self {

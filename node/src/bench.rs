@@ -20,7 +20,7 @@
 use crate::config::testnet;
 use shanlian_ledger::crypto::Keypair;
 use shanlian_ledger::genesis::Genesis;
-use shanlian_ledger::record::{Record, RecordBody, SignedRecord};
+use shanlian_ledger::record::Record;
 use shanlian_ledger::types::*;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -54,26 +54,8 @@ pub struct BenchArgs {
 
 /// `n` donations to `key`'s general fund, signed on all cores.
 fn presign(key: &Keypair, genesis: &Hash32, prefix: &str, n: usize) -> Vec<Record> {
-    use rayon::prelude::*;
     let fund = FundRef::General(Address::of_key(&key.public()));
-    let created = crate::app::now();
-    (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let body = RecordBody {
-                created,
-                expires: Timestamp(created.0 + 3_500_000),
-                nonce: i as u64,
-                payload: crate::demo::donation(
-                    ReceiptNo(format!("{prefix}-{i}")),
-                    fund.clone(),
-                    100 + (i as u64 % 10_000),
-                    i as u64,
-                ),
-            };
-            Record::new(SignedRecord::sign(body, key, genesis))
-        })
-        .collect()
+    crate::demo::donations(key, genesis, &fund, prefix, n, |i| 100 + i % 10_000)
 }
 
 /// Process CPU time (user + system) in seconds, from /proc.

@@ -193,10 +193,10 @@ fn init(
     let address = Address::of_key(&key.public());
     let node = NodeKey(node_key.public().0);
     let member = g.members.iter().find(|m| m.address() == address);
-    create(
-        &home.join("config.toml"),
-        &config_template(moniker, port, member.is_none()),
-    )?;
+    let config = init_config(moniker, port, member.is_none())
+        .template()
+        .map_err(|e| e.to_string())?;
+    create(&home.join("config.toml"), &config)?;
     println!("wrote {}", home.display());
     println!("  member address: {address}");
     println!("  member key:     {}", key.public());
@@ -216,61 +216,22 @@ fn init(
     Ok(())
 }
 
-fn config_template(moniker: &str, port: u16, joining: bool) -> String {
-    format!(
-        r#"# shanlian-node configuration. Relative paths are relative to this file.
-# Start the node with: shanlian-node run --config config.toml
-
-# A name for logs and metrics.
-moniker = "{moniker}"
-
-# The chain's genesis file. Its hash identifies the chain: a node never
-# joins a network with another genesis.
-genesis = "genesis.toml"
-
-# Where the node keeps its sled store and consensus WAL.
-data_dir = "data"
-
-# The member's signing key (PKCS#8 PEM). It signs this node's votes and
-# proposals; keep it secret and readable only by the node's user.
-member_key = "member.pem"
-
-# The node's libp2p identity (PKCS#8 PEM). Its public key is the member's
-# `node` key on chain: other nodes accept connections only from the node
-# keys of active members.
-node_key = "node.pem"
-
-# Consensus (Malachite) listen address.
-listen = "/ip4/0.0.0.0/tcp/{p0}"
-
-# The other members' nodes, each "/ip4/<address>/tcp/<port>/p2p/<peer id>".
-# Only those whose peer id belongs to an active member's node are dialled
-# or accepted; the list is re-checked whenever membership changes on chain.
-peers = []
-
-# Record gossip (a second swarm) listen address, and the other nodes'
-# gossip addresses in the same form as `peers`.
-gossip_listen = "/ip4/0.0.0.0/tcp/{p1}"
-gossip_peers = []
-
-# Local HTTP endpoint where clients submit signed records
-# (POST /v1/records) and ask what became of them (GET /v1/records/<id>);
-# GET /health reports height, round, pool and peers. Keep it on loopback
-# or behind the explorer.
-http = "127.0.0.1:{p2}"
-
-# Prometheus metrics (GET /metrics). Remove the line to disable.
-metrics = "127.0.0.1:{p3}"
-
-# true: start even though the member key is not a member in the local
-# store yet (the bureau admitted it on chain; the node syncs first).
-joining = {joining}
-"#,
-        p0 = port,
-        p1 = port + 1,
-        p2 = port + 2,
-        p3 = port + 3,
-    )
+/// The configuration `init` writes for a node on ports `port..port + 4`.
+fn init_config(moniker: &str, port: u16, joining: bool) -> crate::config::Config {
+    crate::config::Config {
+        moniker: moniker.into(),
+        genesis: "genesis.toml".into(),
+        data_dir: "data".into(),
+        member_key: "member.pem".into(),
+        node_key: "node.pem".into(),
+        listen: format!("/ip4/0.0.0.0/tcp/{port}"),
+        peers: Vec::new(),
+        http: format!("127.0.0.1:{}", port + 2),
+        gossip_listen: format!("/ip4/0.0.0.0/tcp/{}", port + 1),
+        gossip_peers: Vec::new(),
+        metrics: Some(format!("127.0.0.1:{}", port + 3)),
+        joining,
+    }
 }
 
 #[cfg(test)]

@@ -7,37 +7,64 @@ use shanlian_ledger::genesis::{standard_games, Genesis, GenesisMember, Params};
 use shanlian_ledger::types::{NodeKey, Role, Timestamp, Uscc};
 use std::path::{Path, PathBuf};
 
-/// One node's configuration. Relative paths are relative to the folder of
-/// the configuration file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    /// A name for logs.
+/// Declares [`Config`] and, from the same doc comments, [`Config::DOCS`],
+/// which [`Config::template`] writes above each setting: the commented
+/// `config.toml` that `init` and `testnet` write is generated from the type.
+macro_rules! config {
+    ($( $(#[doc = $doc:expr])* $(#[serde($($s:tt)*)])* pub $name:ident : $ty:ty, )*) => {
+        /// One node's configuration. Relative paths are relative to the
+        /// folder of the configuration file.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Config {
+            $( $(#[doc = $doc])* $(#[serde($($s)*)])* pub $name: $ty, )*
+        }
+
+        impl Config {
+            /// Each setting's name and its documentation, in file order.
+            pub const DOCS: &'static [(&'static str, &'static str)] =
+                &[ $( (stringify!($name), concat!($($doc, "\n"),*)) ),* ];
+        }
+    };
+}
+
+config! {
+    /// A name for logs and metrics.
     pub moniker: String,
-    /// The genesis file.
+    /// The chain's genesis file. Its hash identifies the chain: a node never
+    /// joins a network with another genesis.
     pub genesis: PathBuf,
     /// Where the node keeps its sled store and consensus WAL.
     pub data_dir: PathBuf,
-    /// The member key (PKCS#8 PEM) that signs this node's votes.
+    /// The member's signing key (PKCS#8 PEM). It signs this node's votes and
+    /// proposals; keep it secret and readable only by the node's user.
     pub member_key: PathBuf,
-    /// The node's libp2p identity key (PKCS#8 PEM).
+    /// The node's libp2p identity (PKCS#8 PEM). Its public key is the
+    /// member's `node` key on chain: other nodes accept connections only from
+    /// the node keys of active members.
     pub node_key: PathBuf,
-    /// Consensus listen address, e.g. `/ip4/127.0.0.1/tcp/27000`.
+    /// Consensus (Malachite) listen address, e.g. `/ip4/0.0.0.0/tcp/27000`.
     pub listen: String,
-    /// The other nodes, each `/ip4/…/tcp/…/p2p/<peer id>`.
+    /// The other members' nodes, each "/ip4/<address>/tcp/<port>/p2p/<peer id>".
+    /// Only those whose peer id belongs to an active member's node are
+    /// dialled or accepted; the list is re-checked whenever membership changes
+    /// on chain.
     pub peers: Vec<String>,
-    /// Local HTTP endpoint for records, e.g. `127.0.0.1:28000`.
+    /// Local HTTP endpoint where clients submit signed records
+    /// (POST /v1/records) and ask what became of them (GET /v1/records/<id>);
+    /// GET /health reports height, round, pool and peers. Keep it on loopback
+    /// or behind the explorer.
     pub http: String,
-    /// Record-gossip listen address (a second swarm, separate from consensus).
+    /// Record gossip (a second swarm, separate from consensus) listen address.
     pub gossip_listen: String,
-    /// The other nodes' gossip addresses, each `/ip4/…/tcp/…/p2p/<peer id>`.
+    /// The other nodes' gossip addresses, in the same form as `peers`.
     pub gossip_peers: Vec<String>,
-    /// Prometheus metrics endpoint (`GET /metrics`), e.g. `127.0.0.1:29000`;
-    /// none if absent.
+    /// Prometheus metrics (GET /metrics), e.g. "127.0.0.1:29000". Leave the
+    /// setting out to disable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<String>,
-    /// Start although the member key is not a member in the local store
-    /// yet (admitted on chain, not yet synced).
+    /// true: start even though the member key is not a member in the local
+    /// store yet (the bureau admitted it on chain; the node syncs first).
     #[serde(default)]
     pub joining: bool,
 }
@@ -78,6 +105,30 @@ impl Config {
         let text =
             std::fs::read_to_string(&self.genesis).map_err(|e| file_err(&self.genesis, e))?;
         Genesis::from_toml(&text).map_err(|e| file_err(&self.genesis, e))
+    }
+
+    /// The configuration as a commented TOML file: each setting under its
+    /// documentation from [`Config::DOCS`]. Reads back to an equal value.
+    pub fn template(&self) -> Result<String, ConfigError> {
+        let body = toml::to_string(self).map_err(|e| file_err(Path::new("config.toml"), e))?;
+        let mut out = String::from(
+            "# shanlian-node configuration. Relative paths are relative to this file.\n\
+             # Start the node with: shanlian-node run --config config.toml\n",
+        );
+        for line in body.lines() {
+            let key = line.split(" = ").next().unwrap_or_default();
+            if let Some((_, doc)) = Config::DOCS.iter().find(|(name, _)| *name == key) {
+                out.push('\n');
+                for d in doc.lines() {
+                    out.push('#');
+                    out.push_str(d);
+                    out.push('\n');
+                }
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        Ok(out)
     }
 
     pub fn read_key(path: &Path) -> Result<Keypair, ConfigError> {
@@ -211,11 +262,41 @@ pub fn testnet(
             metrics: Some(format!("127.0.0.1:{}", base_port as usize + 150 + i)),
             joining: false,
         };
-        let text = toml::to_string(&config).map_err(|e| file_err(&dir, e))?;
-        write(
-            dir.join("config.toml"),
-            format!("# shanlian-node configuration (see `shanlian-node --help`)\n{text}"),
-        )?;
+        write(dir.join("config.toml"), config.template()?)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+
+    #[test]
+    fn the_template_documents_every_setting_and_reads_back() {
+        let c = Config {
+            moniker: "n".into(),
+            genesis: "genesis.toml".into(),
+            data_dir: "data".into(),
+            member_key: "member.pem".into(),
+            node_key: "node.pem".into(),
+            listen: "/ip4/0.0.0.0/tcp/1".into(),
+            peers: vec!["/ip4/127.0.0.1/tcp/2/p2p/x".into()],
+            http: "127.0.0.1:3".into(),
+            gossip_listen: "/ip4/0.0.0.0/tcp/4".into(),
+            gossip_peers: vec![],
+            metrics: Some("127.0.0.1:5".into()),
+            joining: true,
+        };
+        let text = c.template().unwrap();
+        for (name, doc) in Config::DOCS {
+            assert!(!doc.trim().is_empty(), "{name} has no documentation");
+            let first = doc.lines().next().unwrap();
+            assert!(text.contains(&format!("#{first}\n")), "{name}: {text}");
+            assert!(
+                text.contains(&format!("\n{name} = ")),
+                "{name} missing: {text}"
+            );
+        }
+        assert_eq!(toml::from_str::<Config>(&text).unwrap(), c);
+    }
 }

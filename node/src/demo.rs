@@ -58,3 +58,35 @@ pub fn disbursement(fund: FundRef, amount: u64, purpose: &str) -> Payload {
         milestone: None,
     })
 }
+
+/// `n` donations of `amount(i)` fen into `fund`, receipts `{prefix}-{i}`,
+/// signed with `key` on all cores: the one way the node's benchmark,
+/// `localnet` and the tests make donations in bulk.
+pub fn donations(
+    key: &shanlian_ledger::crypto::Keypair,
+    genesis_hash: &Hash32,
+    fund: &FundRef,
+    prefix: &str,
+    n: usize,
+    amount: impl Fn(u64) -> u64 + Sync,
+) -> Vec<Record> {
+    use rayon::prelude::*;
+    let created = crate::app::now();
+    (0..n as u64)
+        .into_par_iter()
+        .map(|i| {
+            let body = RecordBody {
+                created,
+                expires: Timestamp(created.0 + 3_500_000),
+                nonce: i,
+                payload: donation(
+                    ReceiptNo(format!("{prefix}-{i}")),
+                    fund.clone(),
+                    amount(i),
+                    i,
+                ),
+            };
+            Record::new(SignedRecord::sign(body, key, genesis_hash))
+        })
+        .collect()
+}

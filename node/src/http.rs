@@ -67,6 +67,7 @@ fn admit_error(e: &AdmitError) -> Response {
     let status = match e {
         AdmitError::Refused(_) => StatusCode::BAD_REQUEST,
         AdmitError::Full(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AdmitError::Fault(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     error(status, e.code(), e.to_string())
 }

@@ -503,3 +503,46 @@ mod strict_vectors {
         }
     }
 }
+
+#[cfg(test)]
+mod encodings {
+    use super::*;
+
+    /// SPEC §4: public keys are decoded as dalek decodes them, which accepts
+    /// the non-canonical `y + p` encodings (`y < 19`) and `x = 0` with the
+    /// sign bit set. None of those points passes the member-key rule, so
+    /// every member key is a canonical encoding: checked here exhaustively.
+    #[test]
+    fn no_non_canonical_encoding_is_a_member_key() {
+        let mut p = [0xffu8; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        let mut accepted = Vec::new();
+        for y in 0u8..19 {
+            for sign in [0u8, 0x80] {
+                let mut enc = p;
+                enc[0] = enc[0].wrapping_add(y);
+                enc[31] |= sign;
+                if check_member_key(&PublicKey(enc)).is_ok() {
+                    accepted.push((y, sign));
+                }
+            }
+        }
+        // x = 0 (sign bit set): y = 1 (identity) and y = p − 1 (order 2).
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        one[31] |= 0x80;
+        let mut minus_one = p;
+        minus_one[0] -= 1;
+        minus_one[31] |= 0x80;
+        for enc in [one, minus_one] {
+            if check_member_key(&PublicKey(enc)).is_ok() {
+                accepted.push((0, 0x80));
+            }
+        }
+        assert!(
+            accepted.is_empty(),
+            "non-canonical member keys: {accepted:?}"
+        );
+    }
+}

@@ -96,8 +96,6 @@ pub enum Refusal {
     OrganisationListed(Address, ListKind),
     #[error("organisation {0} is not on the {1:?} list")]
     NotListed(Address, ListKind),
-    #[error("organisation {0} is not a charity")]
-    NotACharity(Address),
     #[error("receipt {receipt} was already issued by this charity")]
     DuplicateReceipt { receipt: ReceiptNo },
     #[error("this charity issued no receipt {receipt}")]
@@ -185,7 +183,6 @@ impl Refusal {
             SelfGrant => "grant.self",
             OrganisationListed(..) => "organisation.listed",
             NotListed(..) => "organisation.not_listed",
-            NotACharity(_) => "organisation.not_charity",
             DuplicateReceipt { .. } => "donation.duplicate_receipt",
             UnknownReceipt { .. } => "donation.unknown_receipt",
             InsufficientFunds { .. } => "fund.insufficient",
@@ -235,4 +232,219 @@ pub enum BlockError {
     },
     #[error("log: {0}")]
     Log(String),
+}
+
+#[cfg(test)]
+mod codes {
+    use super::*;
+
+    /// One refusal of every kind. The match below has no wildcard, so a new
+    /// variant does not compile until it is listed here (and then in the
+    /// golden list and SPEC §14).
+    fn one_of_each() -> Vec<Refusal> {
+        let a = Address([1; 20]);
+        let k = PublicKey([2; 32]);
+        let id = RecordId([3; 32]);
+        let p = ProjectId("P".into());
+        let r = ReceiptNo("R".into());
+        let g = GameId("G".into());
+        let t = Timestamp(0);
+        let all = vec![
+            Refusal::TooLarge { size: 1, max: 0 },
+            Refusal::Decode(DecodeError::NonCanonical),
+            Refusal::InvalidField {
+                field: "f",
+                reason: String::new(),
+            },
+            Refusal::NotPositive { field: "f" },
+            Refusal::NotYetValid {
+                created: t,
+                block_time: t,
+            },
+            Refusal::Expired {
+                expires: t,
+                block_time: t,
+            },
+            Refusal::ExpiryWindow {
+                window_ms: 0,
+                max_ms: 0,
+            },
+            Refusal::Duplicate(id),
+            Refusal::UnknownSigner(k),
+            Refusal::RetiredKey(k),
+            Refusal::SignerSuspended(a),
+            Refusal::RoleNotPermitted {
+                role: Role::Auditor,
+                payload: "X",
+            },
+            Refusal::BadSignature,
+            Refusal::UnknownMember(a),
+            Refusal::MemberExists(a),
+            Refusal::KeyInUse(k),
+            Refusal::WeakKey(String::new()),
+            Refusal::NotSuspended(a),
+            Refusal::AlreadySuspended(a),
+            Refusal::SelfSuspension,
+            Refusal::BadRotationConsent,
+            Refusal::ValidatorChangeTooSoon {
+                effective: 0,
+                earliest: 0,
+            },
+            Refusal::EmptyValidatorSet,
+            Refusal::MemberSuspended(a),
+            Refusal::ValidatorKeyRotation(a),
+            Refusal::ProjectExists(p.clone()),
+            Refusal::UnknownProject(p.clone()),
+            Refusal::NotProjectOwner(p.clone()),
+            Refusal::ProjectNotApproved(p.clone()),
+            Refusal::ProjectNotPending(p.clone()),
+            Refusal::ProjectClosed(p.clone()),
+            Refusal::OutsideProjectDates {
+                project: p.clone(),
+                start: t,
+                end: t,
+                time: t,
+            },
+            Refusal::ProjectAlreadyEnded {
+                project: p.clone(),
+                end: t,
+            },
+            Refusal::ProjectNotEmpty {
+                project: p,
+                balance: Fen(1),
+            },
+            Refusal::NotFundOwner(a),
+            Refusal::SelfGrant,
+            Refusal::OrganisationListed(a, ListKind::AbnormalActivity),
+            Refusal::NotListed(a, ListKind::SeriousViolation),
+            Refusal::DuplicateReceipt { receipt: r.clone() },
+            Refusal::UnknownReceipt { receipt: r.clone() },
+            Refusal::InsufficientFunds {
+                available: Fen(0),
+                requested: Fen(1),
+            },
+            Refusal::RefundExceedsDonation {
+                receipt: r,
+                refundable: Fen(0),
+                requested: Fen(1),
+            },
+            Refusal::Overflow,
+            Refusal::UnknownGame(g.clone()),
+            Refusal::DuplicateSalesReport {
+                game: g.clone(),
+                period: String::new(),
+                region: String::new(),
+            },
+            Refusal::InsufficientWelfarePool {
+                available: Fen(0),
+                requested: Fen(1),
+            },
+            Refusal::InsufficientPrizeFund {
+                game: g,
+                available: Fen(0),
+                requested: Fen(1),
+            },
+            Refusal::UnknownTarget(id),
+            Refusal::NotOwnRecord(id),
+            Refusal::UnknownHeight(0),
+            Refusal::AttestationMismatch {
+                height: 0,
+                log_size: 0,
+            },
+            Refusal::BlockFull(0),
+        ];
+        for r in &all {
+            use Refusal::*;
+            match r {
+                TooLarge { .. }
+                | Decode(_)
+                | InvalidField { .. }
+                | NotPositive { .. }
+                | NotYetValid { .. }
+                | Expired { .. }
+                | ExpiryWindow { .. }
+                | Duplicate(_)
+                | UnknownSigner(_)
+                | RetiredKey(_)
+                | SignerSuspended(_)
+                | RoleNotPermitted { .. }
+                | BadSignature
+                | UnknownMember(_)
+                | MemberExists(_)
+                | KeyInUse(_)
+                | WeakKey(_)
+                | NotSuspended(_)
+                | AlreadySuspended(_)
+                | SelfSuspension
+                | BadRotationConsent
+                | ValidatorChangeTooSoon { .. }
+                | EmptyValidatorSet
+                | MemberSuspended(_)
+                | ValidatorKeyRotation(_)
+                | ProjectExists(_)
+                | UnknownProject(_)
+                | NotProjectOwner(_)
+                | ProjectNotApproved(_)
+                | ProjectNotPending(_)
+                | ProjectClosed(_)
+                | OutsideProjectDates { .. }
+                | ProjectAlreadyEnded { .. }
+                | ProjectNotEmpty { .. }
+                | NotFundOwner(_)
+                | SelfGrant
+                | OrganisationListed(..)
+                | NotListed(..)
+                | DuplicateReceipt { .. }
+                | UnknownReceipt { .. }
+                | InsufficientFunds { .. }
+                | RefundExceedsDonation { .. }
+                | Overflow
+                | UnknownGame(_)
+                | DuplicateSalesReport { .. }
+                | InsufficientWelfarePool { .. }
+                | InsufficientPrizeFund { .. }
+                | UnknownTarget(_)
+                | NotOwnRecord(_)
+                | UnknownHeight(_)
+                | AttestationMismatch { .. }
+                | BlockFull(_) => {}
+            }
+        }
+        all
+    }
+
+    /// The golden list: every code clients may see, in SPEC §14's order.
+    const GOLDEN: &str = include_str!("../../tests/data/refusal-codes.txt");
+
+    #[test]
+    fn codes_are_a_contract() {
+        let mut from_code: Vec<&str> = one_of_each().iter().map(Refusal::code).collect();
+        let golden: Vec<&str> = GOLDEN
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        let mut g = golden.clone();
+        from_code.sort_unstable();
+        g.sort_unstable();
+        assert_eq!(
+            from_code, g,
+            "Refusal::code and tests/data/refusal-codes.txt differ"
+        );
+        let mut dedup = g.clone();
+        dedup.dedup();
+        assert_eq!(dedup.len(), g.len(), "a code is used twice");
+        // SPEC §14 lists exactly these, in the golden order.
+        let spec = include_str!("../../../docs/SPEC.md");
+        let table = &spec[spec.find("## 14. Refusal codes").expect("SPEC §14")..];
+        let listed: Vec<&str> = table
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .collect();
+        assert_eq!(
+            listed, golden,
+            "SPEC §14 and tests/data/refusal-codes.txt differ"
+        );
+    }
 }

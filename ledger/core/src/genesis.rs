@@ -378,7 +378,7 @@ impl Genesis {
 }
 
 /// The welfare-lottery games of the published rules this project starts
-/// from (DESIGN brief §6, restated in SPEC §11): the two-colour ball (双色球)
+/// from (SPEC §11): the two-colour ball (双色球)
 /// with 36% of sales for public welfare, and the keno-type game (快乐8) with
 /// 30%; each welfare fund split 50% central, 50% local. Used by the demo
 /// genesis and by `shanlian-node testnet`.

@@ -596,5 +596,15 @@ mod tests {
         assert!(p.starts_with("12D3KooW"), "{p}");
         assert_eq!(NodeKey::from_peer_id(&p).unwrap(), k);
         assert!(NodeKey::from_peer_id("QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N").is_err());
+        // Only the one base58 spelling of a 38-byte id decodes to it: an
+        // extra leading '1' is an extra zero byte, and the length check
+        // refuses it (SPEC §2.4).
+        assert!(NodeKey::from_peer_id(&format!("1{p}")).is_err());
+        for seed in 0u8..=255 {
+            let k = NodeKey([seed; 32]);
+            let id = k.peer_id();
+            let decoded = NodeKey::from_peer_id(&id).unwrap();
+            assert_eq!(decoded.peer_id(), id);
+        }
     }
 }

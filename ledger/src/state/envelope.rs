@@ -2,7 +2,8 @@
 //! payload — size, fields, time window, replay, signer, role, signature.
 //! Pool admission applies exactly these with the node's clock.
 
-use super::State;
+use super::{State, Verdict};
+use crate::fault::Fault;
 use shanlian_core::error::Refusal;
 use shanlian_core::record::{check_fields, Record};
 use shanlian_core::types::*;
@@ -15,7 +16,7 @@ impl State {
         rec: &Record,
         time: Timestamp,
         sig_ok: bool,
-    ) -> Result<Address, Refusal> {
+    ) -> Verdict<Address> {
         let p = &self.genesis.params;
         // Rule 1: size.
         let max = p.max_record_bytes as usize;
@@ -23,7 +24,8 @@ impl State {
             return Err(Refusal::TooLarge {
                 size: rec.bytes.len(),
                 max,
-            });
+            }
+            .into());
         }
         // §8.1 again: records built in memory (`Record::new`) skip decoding.
         check_fields(&rec.signed.body.payload)?;
@@ -33,14 +35,16 @@ impl State {
             return Err(Refusal::NotYetValid {
                 created: body.created,
                 block_time: time,
-            });
+            }
+            .into());
         }
         // Rule 3: not expired.
         if body.expires < time {
             return Err(Refusal::Expired {
                 expires: body.expires,
                 block_time: time,
-            });
+            }
+            .into());
         }
         // Rule 4: a bounded expiry window.
         let window = body.expires.0.saturating_sub(body.created.0);
@@ -48,11 +52,12 @@ impl State {
             return Err(Refusal::ExpiryWindow {
                 window_ms: window,
                 max_ms: p.max_expiry_window_ms,
-            });
+            }
+            .into());
         }
         // Rule 5: not committed within the window.
         if self.recent.contains(&rec.id) {
-            return Err(Refusal::Duplicate(rec.id));
+            return Err(Refusal::Duplicate(rec.id).into());
         }
         // Rules 6–8: a current key of an active member.
         let signer_key = rec.signed.signer;
@@ -63,12 +68,18 @@ impl State {
             .cloned()
             .ok_or(Refusal::UnknownSigner(signer_key))?;
         if !entry.current {
-            return Err(Refusal::RetiredKey(signer_key));
+            return Err(Refusal::RetiredKey(signer_key).into());
         }
         let signer = entry.member;
-        let member = self.member(&signer)?;
+        // Every key in the key table belongs to a member: a missing one is
+        // a broken state, not a verdict on the record.
+        let member = self.tables.members.get(&signer).cloned().ok_or_else(|| {
+            Fault::Invariant(format!(
+                "key {signer_key} belongs to {signer}, which is no member"
+            ))
+        })?;
         if member.suspended {
-            return Err(Refusal::SignerSuspended(signer));
+            return Err(Refusal::SignerSuspended(signer).into());
         }
         // Rule 9: the role permits the payload.
         let payload = &body.payload;
@@ -76,7 +87,8 @@ impl State {
             return Err(Refusal::RoleNotPermitted {
                 role: member.role,
                 payload: payload.kind(),
-            });
+            }
+            .into());
         }
         // Rule 10: the signature, strictly.
         if !sig_ok {

@@ -12,26 +12,24 @@ use shanlian_core::values::*;
 
 impl State {
     /// "Own fund `f`": a fund the signer owns and may move money out of.
-    pub(super) fn own_fund(&self, signer: Address, fund: &FundRef) -> Result<FundState, Refusal> {
+    /// (A charity always has its general fund, and a project its fund: a
+    /// missing one is a broken state, not a refusal.)
+    pub(super) fn own_fund(&self, signer: Address, fund: &FundRef) -> Verdict<FundState> {
         match fund {
-            FundRef::General(a) if *a != signer => return Err(Refusal::NotFundOwner(*a)),
+            FundRef::General(a) if *a != signer => return Err(Refusal::NotFundOwner(*a).into()),
             FundRef::General(_) => {}
-            FundRef::WelfarePool => return Err(Refusal::NotFundOwner(signer)),
+            FundRef::WelfarePool => return Err(Refusal::NotFundOwner(signer).into()),
             FundRef::Project(id) => {
                 let p = self.project(id)?;
                 if p.owner != signer {
-                    return Err(Refusal::NotProjectOwner(id.clone()));
+                    return Err(Refusal::NotProjectOwner(id.clone()).into());
                 }
                 if p.status == ProjectStatus::Closed {
-                    return Err(Refusal::ProjectClosed(id.clone()));
+                    return Err(Refusal::ProjectClosed(id.clone()).into());
                 }
             }
         }
-        self.tables
-            .funds
-            .get(fund)
-            .cloned()
-            .ok_or(Refusal::NotACharity(signer))
+        Ok(self.fund(fund)?)
     }
 
     /// "Receiving project `p`": a project that may receive money now.

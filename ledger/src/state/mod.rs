@@ -254,7 +254,7 @@ impl State {
     /// an active member whose role permits the payload, strict signature.
     /// Changes nothing. Payload rules (balances, receipts, …) are left to
     /// block building, where order is known.
-    pub fn admit(&mut self, rec: &Record, now: Timestamp) -> Result<(), Refusal> {
+    pub fn admit(&mut self, rec: &Record, now: Timestamp) -> Verdict {
         self.check_envelope(rec, now, false).map(|_| ())
     }
 
@@ -262,12 +262,7 @@ impl State {
     /// strictly (`signature_ok`, e.g. by
     /// [`crate::chain::verify_record_signatures`] on many cores); a `false`
     /// is checked again here, so the refusal names the right rule.
-    pub fn admit_checked(
-        &mut self,
-        rec: &Record,
-        now: Timestamp,
-        signature_ok: bool,
-    ) -> Result<(), Refusal> {
+    pub fn admit_checked(&mut self, rec: &Record, now: Timestamp, signature_ok: bool) -> Verdict {
         self.check_envelope(rec, now, signature_ok).map(|_| ())
     }
 

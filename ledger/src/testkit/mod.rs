@@ -415,5 +415,84 @@ pub fn spec_vectors() -> Vec<(&'static str, String)> {
         "state-hash",
         hex::encode(crate::writeset::next_state_hash(&[0x44; 32], 7, &writes)),
     ));
+    let (key, value) = hole_group();
+    v.push(("hole-group-key", hex::encode(key)));
+    v.push(("hole-group-value", hex::encode(value)));
     v
+}
+
+/// The trace-row group of refund holes written by one block that refunds
+/// two donations of one fund, the later-refunded one first: the rows are in
+/// commit order (positions 130, then 70), keyed by the first (SPEC §9.1).
+fn hole_group() -> (Vec<u8>, Vec<u8>) {
+    let Ok(mut net) = DevNet::on(Store::memory()) else {
+        return (Vec::new(), Vec::new());
+    };
+    let fund = FundRef::General(net.address("charity-federation"));
+    let (r1, r2) = (ReceiptNo("HOLE-1".into()), ReceiptNo("HOLE-2".into()));
+    let d1 = net.sign(
+        "charity-federation",
+        payloads::donation(r1.clone(), fund.clone(), 100, 1),
+    );
+    let d2 = net.sign(
+        "charity-federation",
+        payloads::donation(r2.clone(), fund.clone(), 50, 2),
+    );
+    let f2 = net.sign("charity-federation", payloads::refund(r2, 20));
+    let f1 = net.sign("charity-federation", payloads::refund(r1, 30));
+    if net.commit_all(&[d1, d2]).is_err() || net.commit_all(&[f2, f1]).is_err() {
+        return (Vec::new(), Vec::new());
+    }
+    let prefix = crate::keys::fund_prefix(crate::keys::TRACE_HOLES, &fund);
+    let end = crate::keys::fund_pos_key(crate::keys::TRACE_HOLES, &fund, u64::MAX);
+    let first = net.store.scan_range(&prefix, &end).next();
+    first.and_then(Result::ok).unwrap_or_default()
+}
+
+/// A memory backend whose reads can be made to fail, to show that a broken
+/// store is a fault and never a verdict.
+#[derive(Default)]
+pub struct FlakyKv {
+    inner: crate::store::kv::MemKv,
+    pub fail_reads: std::sync::atomic::AtomicBool,
+}
+
+impl FlakyKv {
+    fn failing(&self) -> bool {
+        self.fail_reads.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    fn injected() -> StoreError {
+        StoreError::Backend("injected read failure".into())
+    }
+}
+
+impl crate::store::kv::Kv for FlakyKv {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if self.failing() {
+            return Err(Self::injected());
+        }
+        self.inner.get(key)
+    }
+    fn range<'a>(&'a self, from: &[u8], to: &[u8]) -> crate::store::kv::KvIter<'a> {
+        if self.failing() {
+            return Box::new(std::iter::once(Err(Self::injected())));
+        }
+        self.inner.range(from, to)
+    }
+    fn last_in(
+        &self,
+        from: &[u8],
+        to: &[u8],
+    ) -> Result<Option<crate::store::kv::Entry>, StoreError> {
+        if self.failing() {
+            return Err(Self::injected());
+        }
+        self.inner.last_in(from, to)
+    }
+    fn apply(&self, batch: crate::store::kv::WriteBatch<'_>) -> Result<(), StoreError> {
+        self.inner.apply(batch)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        self.inner.flush()
+    }
 }

@@ -190,7 +190,7 @@ pub fn bundle_vectors() -> Result<Vec<(String, Value)>, Box<dyn std::error::Erro
 
     let ok = |b: &ReceiptBundle| -> Result<Value, Box<dyn std::error::Error>> {
         let proved = verify(&net.genesis, b)?;
-        Ok(json!({"ok": {
+        Ok(json!({"bytes": hex::encode(b.to_bytes()), "ok": {
             "id": proved.id.to_hex(),
             "height": proved.height,
             "time": proved.time.0,

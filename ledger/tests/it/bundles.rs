@@ -79,6 +79,14 @@ fn every_vector_gives_its_verdict() {
         let result = ReceiptBundle::from_json(&v["bundle"]).and_then(|b| verify(&genesis, &b));
         match (&v["expect"]["ok"], &v["expect"]["error"]) {
             (serde_json::Value::Object(ok), _) => {
+                // The canonical bytes decode to the same bundle as the JSON.
+                let bytes = hex::decode(v["expect"]["bytes"].as_str().unwrap()).unwrap();
+                let from_bytes = ReceiptBundle::from_bytes(&bytes).unwrap();
+                assert_eq!(
+                    from_bytes,
+                    ReceiptBundle::from_json(&v["bundle"]).unwrap(),
+                    "{name}"
+                );
                 let p = result.unwrap_or_else(|e| panic!("{name}: {e}"));
                 assert_eq!(ok["id"], p.id.to_hex(), "{name}");
                 assert_eq!(ok["height"], p.height, "{name}");

@@ -750,3 +750,68 @@ fn pool_admission_uses_the_record_rules_and_changes_nothing() {
         "record.duplicate"
     );
 }
+
+/// A store that fails reads makes faults, never refusals: a proposer
+/// abandons the block (the record is not left out as refused), a validator
+/// gets a fault (not an invalid block), and nothing changes.
+#[test]
+fn a_failing_store_is_a_fault_not_a_refusal() {
+    use shanlian_ledger::chain;
+    use shanlian_ledger::record::{AuditAttestation, Correction};
+    use shanlian_ledger::testkit::FlakyKv;
+    use shanlian_ledger::ChainError;
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+    let kv = Arc::new(FlakyKv::default());
+    let mut net = DevNet::on(shanlian_ledger::store::Store::on(kv.clone())).unwrap();
+    let fed = FundRef::General(net.address("charity-federation"));
+    let r = net.receipt();
+    let d = net.sign("charity-federation", p::donation(r, fed, 1_000, 1));
+    net.commit_all(std::slice::from_ref(&d)).unwrap();
+    let fix = net.sign(
+        "charity-federation",
+        Payload::Correction(Correction {
+            target: d.id,
+            field: "channel".into(),
+            corrected: "Bank".into(),
+            reason: "typo".into(),
+        }),
+    );
+    let header = net.store.header(1).unwrap().unwrap();
+    let attest = net.sign(
+        "auditor",
+        Payload::AuditAttestation(AuditAttestation {
+            height: 1,
+            log_size: header.log_size,
+            log_root: header.log_root,
+            scope: "all".into(),
+            findings: 0,
+            report: [1; 32],
+        }),
+    );
+    let before = (net.state.state_hash, net.state.entries());
+    // A valid block, built while the store works, then rolled back.
+    let (block, _) = net.propose(&[fix.clone(), attest.clone()]).unwrap();
+    net.state.rollback_block();
+    kv.fail_reads.store(true, Ordering::SeqCst);
+    for rec in [&fix, &attest] {
+        let proposer = net.address("bureau");
+        let got = chain::propose(
+            &mut net.state,
+            net.clock,
+            proposer,
+            std::slice::from_ref(rec),
+            &[],
+            &net.store,
+        );
+        assert!(matches!(got, Err(ChainError::Fault(_))), "{got:?}");
+        assert!(!net.state.has_open_block());
+    }
+    let records = chain::decode_records(&block, 4096).unwrap();
+    let got = chain::check_block(&mut net.state, &block, &records, &[], &net.store);
+    assert!(matches!(got, Err(ChainError::Fault(_))), "{got:?}");
+    assert_eq!((net.state.state_hash, net.state.entries()), before);
+    // Once the store reads again, the same block is valid.
+    kv.fail_reads.store(false, Ordering::SeqCst);
+    chain::check_block(&mut net.state, &block, &records, &[], &net.store).unwrap();
+}

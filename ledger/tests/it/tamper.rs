@@ -96,3 +96,48 @@ fn removed_and_extra_entries_are_detected() {
         verify_store(&net.store, None, |_| {}).unwrap();
     }
 }
+
+/// The verifier names what is wrong: a deleted block body is reported as
+/// missing at its height (not as a bad signature of the next block), and a
+/// corrupted value as malformed at its height.
+#[test]
+fn the_verifier_names_the_failure() {
+    use shanlian_ledger::verify::VerifyError;
+    let mut net = DevNet::new().unwrap();
+    build_chain(&mut net, 3);
+    let key = t::height_key(t::BLOCKS, 3);
+    let body = net.store.raw(&key).unwrap().unwrap();
+    net.store.remove_raw(&key).unwrap();
+    let err = verify_store(&net.store, None, |_| {}).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            VerifyError::Missing {
+                height: 3,
+                what: "block"
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.to_string(), "height 3: block is missing");
+    net.store.put_raw(&key, &body).unwrap();
+    let cert_key = t::height_key(t::CERTIFICATES, 2);
+    let cert = net.store.raw(&cert_key).unwrap().unwrap();
+    net.store
+        .put_raw(&cert_key, &cert[..cert.len() - 1])
+        .unwrap();
+    let err = verify_store(&net.store, None, |_| {}).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            VerifyError::Malformed {
+                height: 2,
+                what: "certificate",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    net.store.put_raw(&cert_key, &cert).unwrap();
+    verify_store(&net.store, None, |_| {}).unwrap();
+}

@@ -15,6 +15,9 @@ pub enum AdmitError {
     Refused(shanlian_ledger::Refusal),
     #[error(transparent)]
     Full(#[from] crate::pool::PoolFull),
+    /// This node's state is broken: no verdict on the record.
+    #[error("this node cannot check records: {0}")]
+    Fault(shanlian_ledger::Fault),
 }
 
 impl AdmitError {
@@ -23,6 +26,7 @@ impl AdmitError {
         match self {
             AdmitError::Refused(r) => r.code(),
             AdmitError::Full(_) => "pool.full",
+            AdmitError::Fault(_) => "node.fault",
         }
     }
 }
@@ -91,7 +95,10 @@ impl App {
         }
         self.state
             .admit_checked(&record, now(), signature_ok)
-            .map_err(AdmitError::Refused)?;
+            .map_err(|e| match e {
+                shanlian_ledger::ApplyError::Refused(r) => AdmitError::Refused(r),
+                shanlian_ledger::ApplyError::Fault(f) => AdmitError::Fault(f),
+            })?;
         self.pool.lock().insert(record)?;
         Ok(())
     }

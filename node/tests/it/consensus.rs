@@ -3,8 +3,7 @@
 
 use shanlian_ledger::crypto::Keypair;
 use shanlian_ledger::genesis::dev_genesis;
-use shanlian_ledger::record::{Record, RecordBody, SignedRecord};
-use shanlian_ledger::testkit::payloads as p;
+use shanlian_ledger::record::Record;
 use shanlian_ledger::types::*;
 use shanlian_node::node::{start, Node, NodeOptions};
 use shanlian_node::pool::SharedPool;
@@ -16,13 +15,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
 }
 
 /// Members of the demo genesis running nodes on loopback ports, each with
@@ -92,23 +84,14 @@ impl LocalNet {
     fn donations(&self, prefix: &str, n: u64) -> Vec<Record> {
         let charity = self.member("charity-federation");
         let fund = FundRef::General(Address::of_key(&charity.key.public()));
-        let created = Timestamp(now_ms());
-        (0..n)
-            .map(|i| {
-                let body = RecordBody {
-                    created,
-                    expires: Timestamp(created.0 + 600_000),
-                    nonce: i,
-                    payload: p::donation(
-                        ReceiptNo(format!("{prefix}-{i}")),
-                        fund.clone(),
-                        100 + i,
-                        1,
-                    ),
-                };
-                Record::new(SignedRecord::sign(body, &charity.key, &self.genesis.hash()))
-            })
-            .collect()
+        shanlian_node::demo::donations(
+            &charity.key,
+            &self.genesis.hash(),
+            &fund,
+            prefix,
+            n as usize,
+            |i| 100 + i,
+        )
     }
 }
 

@@ -7,7 +7,6 @@ use shanlian_ledger::crypto::Keypair;
 use shanlian_ledger::genesis::Genesis;
 use shanlian_ledger::record::{Payload, Record, RecordBody, SignedRecord};
 use shanlian_ledger::store::Store;
-use shanlian_ledger::testkit::payloads as p;
 use shanlian_ledger::types::*;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -236,20 +235,7 @@ impl Net {
     pub fn donations(&self, prefix: &str, n: usize) -> Vec<Record> {
         let key = self.key("keys/charity-a.pem");
         let fund = FundRef::General(Address::of_key(&key.public()));
-        (0..n)
-            .map(|i| {
-                self.sign(
-                    &key,
-                    i as u64,
-                    p::donation(
-                        ReceiptNo(format!("{prefix}-{i}")),
-                        fund.clone(),
-                        100 + i as u64,
-                        (i % 200) as u8,
-                    ),
-                )
-            })
-            .collect()
+        shanlian_node::demo::donations(&key, &self.genesis.hash(), &fund, prefix, n, |i| 100 + i)
     }
 
     /// Submits records to node `i` in one batch request; every one must be
