@@ -116,3 +116,88 @@ impl<K: Eq + Hash + Clone + bincode::Encode, V: Clone + PartialEq + bincode::Enc
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn changes<K, V>(t: &Table<K, V>, mark: usize) -> Vec<(Vec<u8>, Option<Vec<u8>>)>
+    where
+        K: Eq + Hash + Clone + bincode::Encode,
+        V: Clone + PartialEq + bincode::Encode,
+    {
+        let mut out = Vec::new();
+        t.changes_since(mark, &mut out);
+        out.sort();
+        out
+    }
+
+    /// Rolling back to a mark restores every value exactly — puts over
+    /// existing keys, new keys, removals, several writes to one key — which
+    /// is what makes a refused record change nothing.
+    #[test]
+    fn rollback_restores_exactly() {
+        let mut t: Table<u32, String> = Table::new(0x01);
+        t.load(1, "one".into());
+        t.load(2, "two".into());
+        let before: Vec<_> = {
+            let mut v: Vec<_> = t.iter().map(|(k, v)| (*k, v.clone())).collect();
+            v.sort();
+            v
+        };
+        let mark = t.mark();
+        t.put(1, "uno".into());
+        t.put(1, "eins".into());
+        t.put(3, "three".into());
+        t.remove(&2);
+        t.remove(&9); // absent: nothing to undo
+        assert_eq!(t.get(&1).map(String::as_str), Some("eins"));
+        assert!(!t.contains(&2));
+        t.rollback(mark);
+        let mut after: Vec<_> = t.iter().map(|(k, v)| (*k, v.clone())).collect();
+        after.sort();
+        assert_eq!(after, before);
+        assert_eq!(t.mark(), mark);
+    }
+
+    /// Nested marks: rolling back the inner one keeps the outer changes.
+    #[test]
+    fn nested_marks() {
+        let mut t: Table<u32, u64> = Table::new(0x01);
+        let outer = t.mark();
+        t.put(1, 10);
+        let inner = t.mark();
+        t.put(1, 11);
+        t.put(2, 20);
+        t.rollback(inner);
+        assert_eq!(t.get(&1), Some(&10));
+        assert_eq!(t.get(&2), None);
+        t.rollback(outer);
+        assert!(t.is_empty());
+    }
+
+    /// The write set lists a key once, with its final value; a key written
+    /// back to its old value, or created and removed, is not a change.
+    #[test]
+    fn changes_are_net() {
+        let mut t: Table<u32, u64> = Table::new(0x07);
+        t.load(1, 10);
+        t.load(2, 20);
+        let mark = t.mark();
+        t.put(1, 11);
+        t.put(1, 12);
+        t.put(2, 21);
+        t.put(2, 20); // back to where it was
+        t.put(3, 30);
+        t.remove(&3); // created and removed
+        t.put(4, 40);
+        t.remove(&1);
+        let key = |k: u32| crate::keys::state_key(0x07, &k);
+        assert_eq!(
+            changes(&t, mark),
+            vec![(key(1), None), (key(4), Some(codec::encode(&40u64)))]
+        );
+        t.clear_journal();
+        assert!(changes(&t, 0).is_empty());
+    }
+}

@@ -228,3 +228,73 @@ pub fn sources_of_record(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{payloads as p, DevNet};
+
+    /// SPEC §10.5's worked example, number for number.
+    #[test]
+    fn the_worked_example() {
+        let mut net = DevNet::on(Store::memory()).unwrap();
+        let f = FundRef::General(net.address("charity-federation"));
+        let start = net.clock;
+        let end = Timestamp(start.0 + 86_400_000 * 30);
+        let reg = net.sign("red-cross", p::project("P", start, end));
+        net.commit_all(&[reg]).unwrap();
+        let pf = FundRef::Project(ProjectId("P".into()));
+        let r0 = net.receipt();
+        let d0 = net.sign("red-cross", p::donation(r0, pf.clone(), 500, 9));
+        net.commit_all(&[d0]).unwrap();
+        let donate = |net: &mut DevNet, amount| {
+            let r = net.receipt();
+            let d = net.sign(
+                "charity-federation",
+                p::donation(r.clone(), f.clone(), amount, 1),
+            );
+            net.commit_all(&[d]).unwrap();
+            r
+        };
+        let r1 = donate(&mut net, 100);
+        let r2 = donate(&mut net, 50);
+        let r3 = donate(&mut net, 30);
+        let x = net.sign("charity-federation", p::disbursement(f.clone(), 60));
+        let refund = net.sign("charity-federation", p::refund(r2.clone(), 20));
+        let g = net.sign("charity-federation", p::grant(f.clone(), "P", 80));
+        net.commit_all(&[x.clone(), refund]).unwrap();
+        net.commit_all(std::slice::from_ref(&g)).unwrap();
+        let fed = net.address("charity-federation");
+        let hops = |r: &ReceiptNo| {
+            let t = trace_donation(&net.store, &fed, r).unwrap().unwrap();
+            let direct: Vec<(RecordId, u64)> = t
+                .allocations
+                .iter()
+                .filter(|a| a.depth == 0)
+                .map(|a| (a.outflow, a.amount.0))
+                .collect();
+            let unspent: Vec<(u32, u64)> =
+                t.unspent.iter().map(|u| (u.depth, u.amount.0)).collect();
+            (direct, unspent)
+        };
+        // D1 [0,100): X takes 60, G 40 (landing at P [500,540), unspent there).
+        assert_eq!(hops(&r1), (vec![(x.id, 60), (g.id, 40)], vec![(1, 40)]));
+        // D2 effective [100,130): G takes 30.
+        assert_eq!(hops(&r2), (vec![(g.id, 30)], vec![(1, 30)]));
+        // D3 [150,180): G takes [150,160) = 10; 20 unspent in F.
+        assert_eq!(hops(&r3), (vec![(g.id, 10)], vec![(1, 10), (0, 20)]));
+        // The grant's 80 on P are [500,580) = 40 (D1) + 30 (D2) + 10 (D3).
+        let on_p = sources_of_outflow(&net.store, &f, 60, 160).unwrap();
+        let amounts: Vec<u64> = on_p.iter().map(|(_, _, a)| a.0).collect();
+        assert_eq!(amounts, vec![40, 30, 10]);
+        let rows: Vec<(u64, SourceRow)> = net
+            .store
+            .trace_rows(t::TRACE_SOURCES, &pf, 500, 580)
+            .unwrap();
+        assert_eq!(rows.iter().map(|(p, _)| *p).collect::<Vec<_>>(), vec![500]);
+        assert_eq!(rows[0].1.amount, 80);
+        // The hole of the refund, [130, 150).
+        let holes: Vec<(u64, u64)> = net.store.trace_rows(t::TRACE_HOLES, &f, 0, 200).unwrap();
+        assert_eq!(holes, vec![(130, 150)]);
+    }
+}

@@ -665,7 +665,15 @@ mod tests {
                 StreamContent::Data(part),
             );
             let back = rt(&s);
+            assert_eq!(back.stream_id, s.stream_id);
             assert_eq!((back.sequence, back.content), (4, s.content));
+            // The end marker round-trips too.
+            let fin = StreamMessage::new(s.stream_id.clone(), 5, StreamContent::Fin);
+            let back = rt(&fin);
+            assert_eq!(
+                (back.stream_id, back.sequence, back.content),
+                (fin.stream_id, 5, StreamContent::Fin)
+            );
         }
         let polka = PolkaCertificate {
             height: Height(2),

@@ -253,3 +253,187 @@ async fn health(State(api): State<Api>) -> Response {
     }))
     .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::Pool;
+    use axum::body::Body;
+    use axum::http::Request;
+    use shanlian_ledger::testkit::{payloads as p, DevNet};
+    use shanlian_ledger::types::*;
+    use tower::ServiceExt;
+
+    /// A router over a dev chain, with an admission loop that applies the
+    /// node's admission (the same `app::admit`) to a copy of its state.
+    fn api() -> (Router, DevNet) {
+        let mut net = DevNet::on(Store::memory()).unwrap();
+        net.commit_all(&[]).unwrap();
+        let pool = SharedPool::new(Pool::new(1_000, 1 << 20));
+        let (tx, mut rx) = mpsc::channel::<Admission>(16);
+        let mut state = net.state.clone();
+        let p2 = pool.clone();
+        let clock = net.clock;
+        tokio::spawn(async move {
+            while let Some(a) = rx.recv().await {
+                let results = a
+                    .records
+                    .into_iter()
+                    .map(|(r, ok)| crate::app::admit(&mut state, &p2, r, ok, clock))
+                    .collect();
+                if let Some(reply) = a.reply {
+                    let _ = reply.send(results);
+                }
+            }
+        });
+        let api = Api {
+            admissions: tx,
+            store: net.store.clone(),
+            pool,
+            max_record_bytes: 4096,
+            gossip: None,
+            metrics: Metrics::register("test"),
+            genesis_hash: net.genesis_hash,
+        };
+        (router(api), net)
+    }
+
+    async fn call(
+        app: &Router,
+        method: &str,
+        uri: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, serde_json::Value) {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::from(body))
+            .unwrap();
+        let resp = app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (status, json)
+    }
+
+    #[tokio::test]
+    async fn records_are_admitted_refused_and_reported() {
+        let (app, mut net) = api();
+        let fund = FundRef::General(net.address("charity-federation"));
+        let r = net.receipt();
+        let good = net.sign("charity-federation", p::donation(r, fund.clone(), 100, 1));
+        let (s, v) = call(&app, "POST", "/v1/records", good.bytes.clone()).await;
+        assert_eq!(
+            (s, v["status"].as_str()),
+            (StatusCode::ACCEPTED, Some("pending"))
+        );
+        assert_eq!(v["id"], good.id.to_hex());
+        let (s, v) = call(
+            &app,
+            "GET",
+            &format!("/v1/records/{}", good.id.to_hex()),
+            vec![],
+        )
+        .await;
+        assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("pending")));
+        // Resubmitting is harmless.
+        let (s, _) = call(&app, "POST", "/v1/records", good.bytes.clone()).await;
+        assert_eq!(s, StatusCode::ACCEPTED);
+        // A record the rules refuse: 400 with the rule's code.
+        let r = net.receipt();
+        let wrong_role = net.sign("auditor", p::donation(r, fund.clone(), 100, 1));
+        let (s, v) = call(&app, "POST", "/v1/records", wrong_role.bytes).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("signer.role"))
+        );
+        // Bytes that are no record.
+        let (s, v) = call(&app, "POST", "/v1/records", b"junk".to_vec()).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("record.malformed"))
+        );
+        let (s, v) = call(&app, "POST", "/v1/records", vec![0; 5_000]).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("record.too_large"))
+        );
+        // Unknown and malformed ids.
+        let (s, v) = call(
+            &app,
+            "GET",
+            &format!("/v1/records/{}", "ab".repeat(32)),
+            vec![],
+        )
+        .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("record.unknown"))
+        );
+        let (s, v) = call(&app, "GET", "/v1/records/xyz", vec![]).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("request.bad_id"))
+        );
+    }
+
+    #[tokio::test]
+    async fn batches_report_each_refusal_by_index() {
+        let (app, mut net) = api();
+        let fund = FundRef::General(net.address("charity-federation"));
+        let mut recs = Vec::new();
+        for i in 0..5u64 {
+            let r = net.receipt();
+            let label = if i == 3 {
+                "lottery-centre"
+            } else {
+                "charity-federation"
+            };
+            recs.push(
+                net.sign(label, p::donation(r, fund.clone(), 100 + i, 1))
+                    .bytes,
+            );
+        }
+        recs.insert(1, b"not a record".to_vec());
+        let body = crate::gossip::frame(&recs);
+        let (s, v) = call(&app, "POST", "/v1/records/batch", body).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["accepted"], 4);
+        let refused = v["refused"].as_array().unwrap();
+        let got: Vec<(u64, &str)> = refused
+            .iter()
+            .map(|r| (r["index"].as_u64().unwrap(), r["code"].as_str().unwrap()))
+            .collect();
+        assert_eq!(got, vec![(1, "record.malformed"), (4, "signer.role")]);
+        // A length that runs past the end.
+        let (s, v) = call(&app, "POST", "/v1/records/batch", vec![9, 0, 0, 0, 1]).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("request.bad_framing"))
+        );
+    }
+
+    #[tokio::test]
+    async fn blocks_and_health() {
+        let (app, net) = api();
+        let (s, v) = call(&app, "GET", "/v1/blocks/1", vec![]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["height"], 1);
+        assert_eq!(
+            v["hash"],
+            hex::encode(net.store.header(1).unwrap().unwrap().hash())
+        );
+        let (s, v) = call(&app, "GET", "/v1/blocks/99", vec![]).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("block.unknown"))
+        );
+        let (s, v) = call(&app, "GET", "/health", vec![]).await;
+        assert_eq!(
+            (s, v["status"].as_str(), v["height"].as_u64()),
+            (StatusCode::OK, Some("ok"), Some(1))
+        );
+    }
+}

@@ -441,8 +441,9 @@ mod tests {
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
         assert_eq!(Keypair::from_pkcs8_pem(&pem).unwrap().public(), k.public());
         assert!(Keypair::from_pkcs8_pem("garbage").is_err());
-        // OpenSSL must read it and derive the same public key.
-        if let Ok(out) = std::process::Command::new("openssl")
+        // OpenSSL must read it and derive the same public key. Without
+        // openssl this fails: .ci/run installs it.
+        let out = std::process::Command::new("openssl")
             .args(["pkey", "-pubout", "-outform", "DER"])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -452,10 +453,11 @@ mod tests {
                 c.stdin.take().unwrap().write_all(pem.as_bytes())?;
                 c.wait_with_output()
             })
-        {
-            assert!(out.status.success(), "openssl refused our PEM");
-            assert_eq!(&out.stdout[out.stdout.len() - 32..], &k.public().0);
-        }
+            .expect(
+                "openssl is needed to check that OpenSSL reads our keys (apt-get install openssl)",
+            );
+        assert!(out.status.success(), "openssl refused our PEM");
+        assert_eq!(&out.stdout[out.stdout.len() - 32..], &k.public().0);
     }
 
     #[test]

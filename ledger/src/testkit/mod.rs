@@ -47,7 +47,17 @@ impl DevNet {
 
     /// A dev network on the given store (initialised or reopened).
     pub fn on(store: Store) -> Result<DevNet, StoreError> {
-        let (genesis, members) = dev_genesis();
+        DevNet::with_genesis(store, |_| {})
+    }
+
+    /// A dev network whose genesis is the dev genesis changed by `edit`
+    /// (other parameters, say); the dev keys stay the same.
+    pub fn with_genesis(
+        store: Store,
+        edit: impl FnOnce(&mut Genesis),
+    ) -> Result<DevNet, StoreError> {
+        let (mut genesis, members) = dev_genesis();
+        edit(&mut genesis);
         let state = store.open_state(&genesis)?;
         let clock = Timestamp(state.time.0 + 1_000);
         // Nonces and receipt numbers stay unique across reopenings.
@@ -291,6 +301,7 @@ pub mod payloads {
     }
 }
 
+pub mod fuzz;
 pub mod vectors;
 
 /// The fixed examples docs/SPEC.md lists (label, lowercase hex). A test

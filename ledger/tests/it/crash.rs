@@ -3,59 +3,23 @@
 //! the full verifier passes and no flushed block was lost.
 
 use shanlian_ledger::store::Store;
-use shanlian_ledger::testkit::{payloads as p, DevNet};
-use shanlian_ledger::types::*;
 use shanlian_ledger::verify::verify_store;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const ENV: &str = "SHANLIAN_CRASH_WRITER_DIR";
-
-/// The writer: runs only when re-executed by `kill_nine_at_random_moments`.
-/// Commits blocks forever, flushing every third and printing its height.
-#[test]
-#[ignore = "the writer process of kill_nine_at_random_moments, not a test on its own"]
-fn crash_writer_process() {
-    let Ok(dir) = std::env::var(ENV) else { return };
-    let mut net = DevNet::on(Store::open(std::path::Path::new(&dir)).unwrap()).unwrap();
-    // Block times must keep increasing across restarts.
-    net.clock = Timestamp(net.state.time.0 + 1_000);
-    let fund = FundRef::General(net.address("charity-federation"));
-    loop {
-        let mut recs = Vec::new();
-        for i in 0..40u8 {
-            let r = net.receipt();
-            recs.push(net.sign(
-                "charity-federation",
-                p::donation(r, fund.clone(), 100 + i as u64, i),
-            ));
-        }
-        recs.push(net.sign("charity-federation", p::disbursement(fund.clone(), 1_500)));
-        net.commit_all(&recs).unwrap();
-        if net.state.height.is_multiple_of(3) {
-            net.store.flush().unwrap();
-            println!("flushed {}", net.state.height);
-        }
-    }
-}
+/// The writer process: `src/bin/crash_writer.rs`, a binary of this crate
+/// built for tests only (feature `testkit`).
+const WRITER: &str = env!("CARGO_BIN_EXE_crash_writer");
 
 #[test]
 fn kill_nine_at_random_moments() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = std::env::current_exe().unwrap();
     let mut last_flushed = 0u64;
     let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ std::process::id() as u64;
     for round in 0..6 {
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "crash::crash_writer_process",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(ENV, dir.path())
+        let mut child = Command::new(WRITER)
+            .arg(dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

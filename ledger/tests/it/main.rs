@@ -2,9 +2,11 @@
 
 mod bundles;
 mod crash;
+mod fuzz;
 mod props;
 mod rules;
 mod spec;
+mod spec_rows;
 mod store;
 mod tamper;
 mod vectors;

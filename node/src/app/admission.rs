@@ -87,19 +87,31 @@ impl App {
         }
     }
 
-    /// One record: the ledger's record-level rules at the node's clock,
-    /// duplicates dropped silently, a bounded pool.
+    /// One record: see [`admit`].
     fn admit(&mut self, record: Record, signature_ok: bool) -> Result<(), AdmitError> {
-        if self.pool.lock().contains(&record.id) {
-            return Ok(());
-        }
-        self.state
-            .admit_checked(&record, now(), signature_ok)
-            .map_err(|e| match e {
-                shanlian_ledger::ApplyError::Refused(r) => AdmitError::Refused(r),
-                shanlian_ledger::ApplyError::Fault(f) => AdmitError::Fault(f),
-            })?;
-        self.pool.lock().insert(record)?;
-        Ok(())
+        admit(&mut self.state, &self.pool, record, signature_ok, now())
     }
+}
+
+/// Admits one record into the pool: duplicates of a pooled record are
+/// taken silently; otherwise the ledger's record-level rules (SPEC §8.2
+/// rules 1–10) at `now`, then the bounded pool.
+pub fn admit(
+    state: &mut shanlian_ledger::state::State,
+    pool: &crate::pool::SharedPool,
+    record: Record,
+    signature_ok: bool,
+    now: shanlian_ledger::types::Timestamp,
+) -> Result<(), AdmitError> {
+    if pool.lock().contains(&record.id) {
+        return Ok(());
+    }
+    state
+        .admit_checked(&record, now, signature_ok)
+        .map_err(|e| match e {
+            shanlian_ledger::ApplyError::Refused(r) => AdmitError::Refused(r),
+            shanlian_ledger::ApplyError::Fault(f) => AdmitError::Fault(f),
+        })?;
+    pool.lock().insert(record)?;
+    Ok(())
 }

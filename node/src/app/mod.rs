@@ -21,7 +21,7 @@ mod persist;
 mod propose;
 pub mod stream;
 
-pub use admission::{submit, Admission, AdmitError, Stopping};
+pub use admission::{admit, submit, Admission, AdmitError, Stopping};
 pub use membership::{membership, Membership};
 pub use propose::Fault;
 

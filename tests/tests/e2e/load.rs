@@ -154,7 +154,8 @@ async fn a_validator_killed_under_load_catches_up() {
             }
         })
     };
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Under load: the first batches are committed, the rest still coming.
+    net.wait_committed(0, &a[..200], 120).await;
     net.kill(3);
     let at_kill = net.height(0).await;
     feeding.await.unwrap();

@@ -126,6 +126,8 @@ async fn a_suspended_members_node_is_cut_off() {
     crate::net::round_robin(&net, &[0, 1, 2, 3], &more, 25).await;
     net.wait_committed(0, &more, 120).await;
     net.wait_height(0, stalled + 3, 60).await;
+    // A negative condition (no block reaches node 4) has nothing to poll
+    // for: give a connected node ample time to have synced, then look.
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert!(
         net.height(4).await <= stalled + 1,

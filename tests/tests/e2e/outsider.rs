@@ -95,6 +95,8 @@ async fn an_outsider_is_refused_by_both_swarms() {
         admitted,
         "the outsider's own endpoint did not take the record"
     );
+    // Nothing to poll for: the test shows that something does NOT happen.
+    // Gossip reaches a connected peer in milliseconds; 8 s is many rounds.
     tokio::time::sleep(Duration::from_secs(8)).await;
 
     let h = net.height(0).await;
