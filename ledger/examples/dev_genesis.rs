@@ -12,13 +12,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .position(|a| a == "--keys")
         .and_then(|i| args.get(i + 1))
     {
-        std::fs::create_dir_all(dir)?;
+        // Owner-only, never over an existing file, like every key file
+        // the project writes (git keeps no permissions: after a checkout,
+        // `chmod 600 genesis/dev-keys/*.pem` before a node uses one).
+        use shanlian_ledger::keyfile::write_new;
         for m in &members {
-            std::fs::write(format!("{dir}/{}.pem", m.label), m.key.to_pkcs8_pem()?)?;
-            std::fs::write(
-                format!("{dir}/{}.node.pem", m.label),
-                m.node_key.to_pkcs8_pem()?,
-            )?;
+            let path = std::path::PathBuf::from(format!("{dir}/{}.pem", m.label));
+            write_new(&path, m.key.to_pkcs8_pem()?.as_bytes())?;
+            let path = std::path::PathBuf::from(format!("{dir}/{}.node.pem", m.label));
+            write_new(&path, m.node_key.to_pkcs8_pem()?.as_bytes())?;
         }
     }
     println!("# The Shanlian demo network. INSECURE: every key here is derived from a");

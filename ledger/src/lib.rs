@@ -18,7 +18,8 @@
 //! * [`verify`]: the full-chain verifier;
 //! * [`proofs`]: receipt bundles and their extensions, built from a store;
 //! * [`trace`]: where did a donation go (FIFO over cumulative intervals);
-//! * [`fault`]: failures that are not verdicts.
+//! * [`fault`]: failures that are not verdicts;
+//! * [`keyfile`]: private key files kept as a validator's should be.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -30,6 +31,7 @@ pub use shanlian_core::{
 pub mod chain;
 pub mod fault;
 pub mod journal;
+pub mod keyfile;
 pub mod proofs;
 pub mod state;
 pub mod store;

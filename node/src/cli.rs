@@ -45,6 +45,15 @@ enum Command {
         /// First of four ports: consensus P, gossip P+1, HTTP P+2, metrics P+3.
         #[arg(long, default_value_t = 26000)]
         port: u16,
+        /// Encrypt the new member key with a passphrase (PBES2: PBKDF2 +
+        /// AES-256-CBC; OpenSSL reads it). Needs --passphrase.
+        #[arg(long, requires = "passphrase")]
+        encrypt: bool,
+        /// Where the passphrase is: env:NAME, file:PATH or fd:N (never the
+        /// passphrase itself: the command line is visible to every user).
+        /// env: and file: are written into the config for `run`.
+        #[arg(long)]
+        passphrase: Option<String>,
     },
     /// Write genesis, keys and configs for a local network on loopback ports.
     Testnet {
@@ -66,6 +75,12 @@ enum Command {
     Run {
         #[arg(long)]
         config: PathBuf,
+        /// Read the member key's passphrase from this file descriptor.
+        #[arg(long)]
+        passphrase_fd: Option<i32>,
+        /// TESTS ONLY: accept private key files that other users can read.
+        #[arg(long, hide = true)]
+        insecure_key_permissions: bool,
         /// TEST ONLY: propose invalid blocks (for the end-to-end tests).
         #[arg(long, hide = true)]
         test_fault: Option<Fault>,
@@ -115,7 +130,16 @@ pub fn main() -> ExitCode {
             moniker,
             member_key,
             port,
-        } => init(&home, &genesis, &moniker, member_key.as_deref(), port),
+            encrypt,
+            passphrase,
+        } => init(
+            &home,
+            &genesis,
+            &moniker,
+            member_key.as_deref(),
+            port,
+            passphrase.filter(|_| encrypt).as_deref(),
+        ),
         Command::Testnet {
             validators,
             observers,
@@ -129,7 +153,19 @@ pub fn main() -> ExitCode {
                 )
             })
             .map_err(|e| e.to_string()),
-        Command::Run { config, test_fault } => crate::service::run(&config, test_fault),
+        Command::Run {
+            config,
+            test_fault,
+            passphrase_fd,
+            insecure_key_permissions,
+        } => crate::service::run(
+            &config,
+            test_fault,
+            crate::service::KeyOptions {
+                insecure_key_permissions,
+                passphrase_fd,
+            },
+        ),
         Command::Localnet {
             validators,
             dir,
@@ -159,13 +195,15 @@ fn create(path: &Path, text: &str) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// `shanlian-node init`.
+/// `shanlian-node init`. `encrypt_with` is where the new member key's
+/// passphrase comes from, if it is to be encrypted.
 fn init(
     home: &Path,
     genesis: &Path,
     moniker: &str,
     member_key: Option<&Path>,
     port: u16,
+    encrypt_with: Option<&str>,
 ) -> Result<(), String> {
     if port as u32 + 3 > u16::MAX as u32 {
         return Err(format!(
@@ -177,25 +215,36 @@ fn init(
     let g = shanlian_ledger::genesis::Genesis::from_toml(&text)
         .map_err(|e| format!("genesis {}: {e}", genesis.display()))?;
     std::fs::create_dir_all(home).map_err(|e| format!("{}: {e}", home.display()))?;
-    let key = match member_key {
-        Some(p) => {
-            let pem = std::fs::read_to_string(p)
-                .map_err(|e| format!("member key {}: {e}", p.display()))?;
-            Keypair::from_pkcs8_pem(&pem).map_err(|e| format!("member key {}: {e}", p.display()))?
+    let passphrase = match encrypt_with {
+        Some(src) => {
+            Some(shanlian_ledger::keyfile::read_passphrase(src).map_err(|e| e.to_string())?)
         }
+        None => None,
+    };
+    let key = match member_key {
+        Some(p) => shanlian_ledger::keyfile::read(p, passphrase.as_deref(), false)
+            .map_err(|e| format!("member key: {e}"))?,
         None => Keypair::generate(),
     };
     let node_key = Keypair::generate();
-    let pem = |k: &Keypair| k.to_pkcs8_pem().map_err(|e| e.to_string());
+    let write_key = |path: PathBuf, k: &Keypair, pass: Option<&[u8]>| -> Result<(), String> {
+        let pem = shanlian_ledger::keyfile::to_pem(k, pass).map_err(|e| e.to_string())?;
+        shanlian_ledger::keyfile::write_new(&path, pem.as_bytes()).map_err(|e| e.to_string())
+    };
+    std::fs::create_dir_all(home).map_err(|e| format!("{}: {e}", home.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o700));
     create(&home.join("genesis.toml"), &text)?;
-    create(&home.join("member.pem"), &pem(&key)?)?;
-    create(&home.join("node.pem"), &pem(&node_key)?)?;
+    write_key(home.join("member.pem"), &key, passphrase.as_deref())?;
+    write_key(home.join("node.pem"), &node_key, None)?;
     let address = Address::of_key(&key.public());
     let node = NodeKey(node_key.public().0);
     let member = g.members.iter().find(|m| m.address() == address);
-    let config = init_config(moniker, port, member.is_none())
-        .template()
-        .map_err(|e| e.to_string())?;
+    let mut config = init_config(moniker, port, member.is_none());
+    config.member_key_passphrase = encrypt_with
+        .filter(|s| !s.starts_with("fd:"))
+        .map(Into::into);
+    let config = config.template().map_err(|e| e.to_string())?;
     create(&home.join("config.toml"), &config)?;
     println!("wrote {}", home.display());
     println!("  member address: {address}");
@@ -231,6 +280,9 @@ fn init_config(moniker: &str, port: u16, joining: bool) -> crate::config::Config
         gossip_peers: Vec::new(),
         metrics: Some(format!("127.0.0.1:{}", port + 3)),
         joining,
+        member_key_passphrase: None,
+        signer_state: None,
+        signer_watch_ms: None,
     }
 }
 
@@ -248,16 +300,22 @@ mod tests {
         )
         .unwrap();
         let home = dir.path().join("home");
-        init(&home, &genesis, "n1", None, 26000).unwrap();
+        init(&home, &genesis, "n1", None, 26000, None).unwrap();
         let cfg = crate::config::Config::load(&home.join("config.toml")).unwrap();
         assert_eq!(cfg.moniker, "n1");
         assert!(cfg.joining, "a fresh key is not a member yet");
         assert_eq!(cfg.metrics.as_deref(), Some("127.0.0.1:26003"));
         cfg.read_genesis().unwrap();
-        crate::config::Config::read_key(&cfg.member_key).unwrap();
-        crate::config::Config::read_key(&cfg.node_key).unwrap();
+        crate::config::Config::read_key(&cfg.member_key, None, false).unwrap();
+        crate::config::Config::read_key(&cfg.node_key, None, false).unwrap();
+        // Owner-only files in an owner-only folder.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&home.join("member.pem")), 0o600);
+        assert_eq!(mode(&home.join("node.pem")), 0o600);
+        assert_eq!(mode(&home), 0o700);
         let before = std::fs::read(home.join("member.pem")).unwrap();
-        let again = init(&home, &genesis, "n1", None, 26000).unwrap_err();
+        let again = init(&home, &genesis, "n1", None, 26000, None).unwrap_err();
         assert!(again.contains("never overwrites"), "{again}");
         assert_eq!(std::fs::read(home.join("member.pem")).unwrap(), before);
     }
@@ -267,7 +325,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let genesis = dir.path().join("g.toml");
         std::fs::write(&genesis, "chain_id = 5").unwrap();
-        let err = init(&dir.path().join("h"), &genesis, "n", None, 26000).unwrap_err();
+        let err = init(&dir.path().join("h"), &genesis, "n", None, 26000, None).unwrap_err();
         assert!(err.starts_with("genesis"), "{err}");
         assert!(!dir.path().join("h").exists());
     }

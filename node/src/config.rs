@@ -67,6 +67,23 @@ config! {
     /// store yet (the bureau admitted it on chain; the node syncs first).
     #[serde(default)]
     pub joining: bool,
+    /// Where the passphrase of an encrypted member key comes from — never
+    /// the command line: "env:NAME" (an environment variable), "file:PATH"
+    /// (a file only its owner can read) or "fd:N" (a descriptor the
+    /// launcher opened). Leave it out for an unencrypted key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_key_passphrase: Option<String>,
+    /// The double-signing guard's record of the last vote and proposal this
+    /// validator signed. Default: beside the member key, `<member_key>.signer-state`.
+    /// Keep it with the key (back them up together; never delete it), not in
+    /// the data folder: restoring an old data folder must not rewind it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_state: Option<PathBuf>,
+    /// Milliseconds to watch the network after start, before signing
+    /// anything, for another process signing with this validator's key (a
+    /// copy of this node's files started by mistake). Default 5000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_watch_ms: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +114,9 @@ impl Config {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
+        }
+        if let Some(p) = c.signer_state.as_mut().filter(|p| p.is_relative()) {
+            *p = base.join(&*p);
         }
         Ok(c)
     }
@@ -131,9 +151,29 @@ impl Config {
         Ok(out)
     }
 
-    pub fn read_key(path: &Path) -> Result<Keypair, ConfigError> {
-        let pem = std::fs::read_to_string(path).map_err(|e| file_err(path, e))?;
-        Keypair::from_pkcs8_pem(&pem).map_err(|e| file_err(path, e))
+    /// Reads a private key file, refusing one that others can read or
+    /// write unless `insecure`, decrypting it with `passphrase` if needed.
+    pub fn read_key(
+        path: &Path,
+        passphrase: Option<&[u8]>,
+        insecure: bool,
+    ) -> Result<Keypair, ConfigError> {
+        shanlian_ledger::keyfile::read(path, passphrase, insecure).map_err(|e| {
+            file_err(
+                path,
+                e.to_string()
+                    .trim_start_matches(&format!("{}: ", path.display())),
+            )
+        })
+    }
+
+    /// The signer state file: `signer_state`, or beside the member key.
+    pub fn signer_state(&self) -> PathBuf {
+        self.signer_state.clone().unwrap_or_else(|| {
+            let mut p = self.member_key.clone().into_os_string();
+            p.push(".signer-state");
+            PathBuf::from(p)
+        })
     }
 }
 
@@ -221,12 +261,12 @@ pub fn testnet(
     };
     genesis.validate().map_err(|e| file_err(out, e))?;
     let write = |p: PathBuf, s: String| std::fs::write(&p, s).map_err(|e| file_err(&p, e));
+    let write_key = |p: PathBuf, k: &Keypair| -> Result<(), ConfigError> {
+        let pem = k.to_pkcs8_pem().map_err(|e| file_err(&p, e))?;
+        shanlian_ledger::keyfile::write_new(&p, pem.as_bytes()).map_err(|e| file_err(&p, e))
+    };
     write(out.join("genesis.toml"), genesis.to_toml())?;
-    std::fs::create_dir_all(out.join("keys")).map_err(|e| file_err(out, e))?;
-    write(
-        out.join("keys/charity-a.pem"),
-        charity.to_pkcs8_pem().map_err(|e| file_err(out, e))?,
-    )?;
+    write_key(out.join("keys/charity-a.pem"), &charity)?;
     let addr = |i: usize, offset: usize| {
         format!(
             "/ip4/127.0.0.1/tcp/{}/p2p/{}",
@@ -236,15 +276,8 @@ pub fn testnet(
     };
     for (i, (key, node_key)) in nodes.iter().enumerate() {
         let dir = out.join(format!("node-{i}"));
-        std::fs::create_dir_all(&dir).map_err(|e| file_err(&dir, e))?;
-        write(
-            dir.join("member.pem"),
-            key.to_pkcs8_pem().map_err(|e| file_err(&dir, e))?,
-        )?;
-        write(
-            dir.join("node.pem"),
-            node_key.to_pkcs8_pem().map_err(|e| file_err(&dir, e))?,
-        )?;
+        write_key(dir.join("member.pem"), key)?;
+        write_key(dir.join("node.pem"), node_key)?;
         let config = Config {
             moniker: format!("node-{i}"),
             genesis: PathBuf::from("../genesis.toml"),
@@ -261,6 +294,10 @@ pub fn testnet(
                 .collect(),
             metrics: Some(format!("127.0.0.1:{}", base_port as usize + 150 + i)),
             joining: false,
+            member_key_passphrase: None,
+            signer_state: None,
+            // A local network starts all at once: a shorter watch.
+            signer_watch_ms: Some(1_500),
         };
         write(dir.join("config.toml"), config.template()?)?;
     }
@@ -286,6 +323,9 @@ mod template_tests {
             gossip_peers: vec![],
             metrics: Some("127.0.0.1:5".into()),
             joining: true,
+            member_key_passphrase: Some("env:SHANLIAN_MEMBER_KEY_PASSPHRASE".into()),
+            signer_state: Some("member.pem.signer-state".into()),
+            signer_watch_ms: Some(5_000),
         };
         let text = c.template().unwrap();
         for (name, doc) in Config::DOCS {

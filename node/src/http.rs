@@ -40,6 +40,8 @@ pub struct Api {
     pub gossip: Option<crate::gossip::Publisher>,
     pub metrics: Metrics,
     pub genesis_hash: shanlian_ledger::types::Hash32,
+    /// The double-signing guard, to report whether this node still signs.
+    pub signer: Option<std::sync::Arc<crate::signing::SignGuard>>,
 }
 
 /// Most records in one batch request.
@@ -240,8 +242,13 @@ async fn health(State(api): State<Api>) -> Response {
         (p.len(), p.bytes())
     };
     let m = &api.metrics;
+    let signer = match api.signer.as_ref().and_then(|g| g.stopped()) {
+        Some(why) => json!({ "status": "stopped", "reason": why }),
+        None => json!({ "status": "ok" }),
+    };
     Json(json!({
         "status": "ok",
+        "signer": signer,
         "height": tip.as_ref().map(|t| t.height).unwrap_or(0),
         "block_time_ms": tip.as_ref().map(|t| t.time.0),
         "round": m.round.get(),
@@ -294,6 +301,7 @@ mod tests {
             gossip: None,
             metrics: Metrics::register("test"),
             genesis_hash: net.genesis_hash,
+            signer: None,
         };
         (router(api), net)
     }

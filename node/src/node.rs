@@ -7,7 +7,7 @@ use crate::codec::ShanlianCodec;
 use crate::ctx::{Address, Ctx};
 use crate::metrics::Metrics;
 use crate::pool::SharedPool;
-use crate::signing::{NodeSigner, NodeVerifier};
+use crate::signing::{EngineSigner, LocalKey, NodeSigner, NodeVerifier, SignGuard, Step};
 use malachitebft_app_channel::app::config::{ConsensusConfig, NodeConfig, ValueSyncConfig};
 use malachitebft_app_channel::app::net::Multiaddr;
 use malachitebft_app_channel::app::types::Keypair as NetKeypair;
@@ -70,6 +70,11 @@ pub struct NodeOptions {
     /// Start even though the key is not (yet) a member in the local store:
     /// a node whose admission is on chain but not yet synced.
     pub joining: bool,
+    /// The double-signing guard's state file (beside the member key).
+    pub signer_state: PathBuf,
+    /// How long to watch the network for another process signing with this
+    /// validator's key before signing anything.
+    pub signer_watch: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +89,8 @@ pub enum StartError {
     Engine(String),
     #[error("application: {0}")]
     App(#[from] AppError),
+    #[error("{0}")]
+    Signer(#[from] crate::signing::SignError),
 }
 
 /// A running node.
@@ -98,6 +105,8 @@ pub struct Node {
     pub metrics: Metrics,
     /// Active members' node keys, updated after every block that changes them.
     pub members: watch::Receiver<Membership>,
+    /// The double-signing guard (reports whether signing stopped).
+    pub signer: Arc<SignGuard>,
 }
 
 /// The libp2p peer id at the end of an address (`…/p2p/<id>`).
@@ -153,11 +162,36 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
     // Every member's node can sign: the engine votes only at heights where
     // the member holds power, so a member the bureau makes a validator
     // starts voting at the stated height without a restart.
-    let consensus_ctx = ConsensusContext::new_validator(
-        address,
-        Box::new(NodeVerifier::new(genesis_hash)),
-        Box::new(NodeSigner::new(key.clone(), genesis_hash)),
-    );
+    let guard = Arc::new(SignGuard::open(&opts.signer_state, opts.signer_watch)?);
+    let signer = Arc::new(NodeSigner::new(
+        Arc::new(LocalKey(key.clone())),
+        guard.clone(),
+        genesis_hash,
+    ));
+    // A node whose store is behind what its key has already signed (a
+    // wiped or restored data folder, a copy of another node's files) would
+    // be asked to sign again at heights its key signed: it runs as a full
+    // node (syncing, serving, never signing) until restarted after catching
+    // up.
+    let signed_up_to = guard.last_height();
+    let consensus_ctx = if signed_up_to > state.height + 1 {
+        let why = format!(
+            "not signing: this validator's key has signed up to height {signed_up_to}, and this node's store is at height {}; it syncs as a full node. Restart it once it has passed height {signed_up_to} (only if no other node signs with this key)",
+            state.height
+        );
+        tracing::warn!(%why, "started without signing");
+        guard.stop(why);
+        // The engine takes any address in the validator set for a signer:
+        // a full node follows consensus under an address of no member.
+        let nobody = Address(shanlian_ledger::types::Address([0; 20]));
+        ConsensusContext::new_full_node(nobody, Box::new(NodeVerifier::new(genesis_hash)))
+    } else {
+        ConsensusContext::new_validator(
+            address,
+            Box::new(NodeVerifier::new(genesis_hash)),
+            Box::new(EngineSigner(signer.clone())),
+        )
+    };
     let net_key = NetKeypair::ed25519_from_bytes(opts.node_key_seed)
         .map_err(|e| StartError::NodeKey(e.to_string()))?;
     let identity = NetworkIdentity::new(opts.moniker.clone(), net_key, Some(address.to_string()));
@@ -167,6 +201,7 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
         state,
         store.clone(),
         key,
+        signer,
         opts.pool.clone(),
         metrics.clone(),
         opts.fault,
@@ -190,6 +225,11 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
         members_rx.clone(),
         metrics.clone(),
     ));
+    tokio::spawn(watch_for_twins(
+        channels.events.subscribe(),
+        address,
+        guard.clone(),
+    ));
     let (admissions, rx) = mpsc::channel(4096);
     let app = tokio::spawn(app.run(channels, rx));
     Ok(Node {
@@ -201,7 +241,35 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
         genesis: opts.genesis,
         metrics,
         members: members_rx,
+        signer: guard,
     })
+}
+
+/// Feeds the double-signing guard every vote with this validator's address
+/// that arrives from the network (see [`SignGuard::observe`]).
+async fn watch_for_twins(
+    mut events: malachitebft_app_channel::app::events::RxEvent<Ctx>,
+    me: Address,
+    guard: Arc<SignGuard>,
+) {
+    use malachitebft_app_channel::app::engine::util::events::Event;
+    use malachitebft_app_channel::app::types::SignedConsensusMsg;
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match events.recv().await {
+            Ok(Event::Received(SignedConsensusMsg::Vote(v))) if v.message.validator == me => {
+                if let Some(body) = v.message.body() {
+                    let step = match body.kind {
+                        shanlian_ledger::block::VoteKind::Prevote => Step::Prevote,
+                        shanlian_ledger::block::VoteKind::Precommit => Step::Precommit,
+                    };
+                    guard.observe(step, body.height, body.round, body.value);
+                }
+            }
+            Ok(_) | Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => return,
+        }
+    }
 }
 
 /// Keeps the engine's persistent peers equal to the configured peers whose

@@ -11,15 +11,42 @@ use axum::routing::get;
 use libp2p::Multiaddr;
 use std::path::Path;
 
+/// How `run` treats the node's keys.
+#[derive(Debug, Clone, Default)]
+pub struct KeyOptions {
+    /// TESTS ONLY: accept key files that other users can read or write.
+    pub insecure_key_permissions: bool,
+    /// Read the member key's passphrase from this file descriptor
+    /// (overrides `member_key_passphrase` in the config).
+    pub passphrase_fd: Option<i32>,
+}
+
 /// Runs the node configured in `config` until a shutdown signal.
-pub fn run(config: &Path, fault: Option<Fault>) -> Result<(), String> {
+pub fn run(config: &Path, fault: Option<Fault>, keys: KeyOptions) -> Result<(), String> {
     let cfg = Config::load(config).map_err(|e| e.to_string())?;
     let genesis = cfg
         .read_genesis()
         .map_err(|e| format!("genesis: {e} (`genesis` in {})", config.display()))?;
-    let key = Config::read_key(&cfg.member_key)
+    if keys.insecure_key_permissions {
+        tracing::warn!("INSECURE: --insecure-key-permissions accepts private keys that other users of this machine can read; never use it outside tests");
+    }
+    let source = match keys.passphrase_fd {
+        Some(fd) => Some(format!("fd:{fd}")),
+        None => cfg.member_key_passphrase.clone(),
+    };
+    let passphrase = match &source {
+        Some(src) => Some(shanlian_ledger::keyfile::read_passphrase(src).map_err(|e| {
+            format!(
+                "member key: {e} (`member_key_passphrase` in {})",
+                config.display()
+            )
+        })?),
+        None => None,
+    };
+    let insecure = keys.insecure_key_permissions;
+    let key = Config::read_key(&cfg.member_key, passphrase.as_deref(), insecure)
         .map_err(|e| format!("member key: {e} (`member_key` in {})", config.display()))?;
-    let node_key = Config::read_key(&cfg.node_key)
+    let node_key = Config::read_key(&cfg.node_key, None, insecure)
         .map_err(|e| format!("node key: {e} (`node_key` in {})", config.display()))?;
     let listen = parse_addr("listen", &cfg.listen)?;
     let peers = parse_peers("peers", &cfg.peers)?;
@@ -65,6 +92,8 @@ pub fn run(config: &Path, fault: Option<Fault>) -> Result<(), String> {
             pool: SharedPool::default(),
             fault,
             joining: cfg.joining,
+            signer_state: cfg.signer_state(),
+            signer_watch: std::time::Duration::from_millis(cfg.signer_watch_ms.unwrap_or(5_000)),
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -107,6 +136,7 @@ pub fn run(config: &Path, fault: Option<Fault>) -> Result<(), String> {
             gossip: Some(publisher),
             metrics: node.metrics.clone(),
             genesis_hash: node.genesis.hash(),
+            signer: Some(node.signer.clone()),
         };
         tracing::info!(moniker = %cfg.moniker, http = %cfg.http, listen = %cfg.listen, "node started");
         let mut app = node.app;

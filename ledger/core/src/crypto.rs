@@ -221,6 +221,13 @@ pub struct Keypair {
     sk: SigningKey,
 }
 
+/// Shows the public key only: a private key never reaches a log.
+impl std::fmt::Debug for Keypair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Keypair({})", self.public())
+    }
+}
+
 impl Keypair {
     pub fn generate() -> Keypair {
         let mut seed = [0u8; 32];
@@ -267,6 +274,21 @@ impl Keypair {
         };
         v1.to_pkcs8_pem(Default::default())
             .map(|s| s.to_string())
+            .map_err(|e| CryptoError::KeyFile(e.to_string()))
+    }
+    /// PKCS#8 v1 DER (no public key inside).
+    pub fn to_pkcs8_der(&self) -> Result<Vec<u8>, CryptoError> {
+        let v1 = ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: self.sk.to_bytes(),
+            public_key: None,
+        };
+        v1.to_pkcs8_der()
+            .map(|d| d.as_bytes().to_vec())
+            .map_err(|e| CryptoError::KeyFile(e.to_string()))
+    }
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Keypair, CryptoError> {
+        SigningKey::from_pkcs8_der(der)
+            .map(|sk| Keypair { sk })
             .map_err(|e| CryptoError::KeyFile(e.to_string()))
     }
     pub fn from_pkcs8_pem(pem: &str) -> Result<Keypair, CryptoError> {

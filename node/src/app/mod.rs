@@ -85,7 +85,10 @@ pub struct App {
     store: Store,
     aux: sled::Tree,
     me: Address,
+    /// The member key, for the records of the test faults.
     key: Arc<Keypair>,
+    /// Signs our proposal streams (through the double-signing guard).
+    signer: Arc<crate::signing::NodeSigner>,
     pool: SharedPool,
     metrics: Metrics,
     fault: Option<Fault>,
@@ -114,6 +117,7 @@ impl App {
         state: State,
         store: Store,
         key: Arc<Keypair>,
+        signer: Arc<crate::signing::NodeSigner>,
         pool: SharedPool,
         metrics: Metrics,
         fault: Option<Fault>,
@@ -133,6 +137,7 @@ impl App {
             aux,
             me,
             key,
+            signer,
             pool,
             metrics,
             fault,
@@ -318,13 +323,18 @@ impl App {
         let Some(block) = self.blocks.get(&hash) else {
             return;
         };
-        let msgs = stream::parts(
-            &self.key,
-            &self.ctx.genesis_hash,
-            self.me,
-            (height, round, pol_round),
-            block,
-        );
+        let at = (height, round, pol_round);
+        let signature = match self
+            .signer
+            .proposal(&stream::proposal_body(self.me, at, block))
+        {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(height, round, %e, "not streaming our proposal");
+                return;
+            }
+        };
+        let msgs = stream::parts(signature, self.me, at, block);
         for msg in msgs {
             let _ = channels
                 .network
@@ -349,6 +359,12 @@ impl App {
                 return Ok(None);
             }
         };
+        // Our own proposal arriving from the network: another process
+        // with this validator's key proposed it (a node never receives its
+        // own parts back). Checked at any height, signature first.
+        if assembled.proposer == self.me {
+            self.own_proposal_seen(&assembled);
+        }
         let set = ValidatorSet::from(&self.state.validator_set(next));
         let (round, pol_round, proposer) =
             (assembled.round, assembled.pol_round, assembled.proposer);
@@ -385,6 +401,28 @@ impl App {
         Ok(Some(value))
     }
 
+    /// A proposal stream signed with this validator's key that this
+    /// process did not send: the double-signing guard judges it.
+    fn own_proposal_seen(&self, a: &stream::Assembled) {
+        let Ok(block) = codec::decode_canonical::<BlockData>(&a.bytes) else {
+            return;
+        };
+        let body = stream::proposal_body(self.me, (a.height, a.round, a.pol_round), &block);
+        let signed_by_us = a.signature.is_some_and(|sig| {
+            shanlian_ledger::crypto::Verifier::parse(&self.key.public())
+                .and_then(|v| v.verify_message(&body.sign_bytes(&self.ctx.genesis_hash), &sig))
+                .is_ok()
+        });
+        if signed_by_us {
+            self.signer.guard().observe(
+                crate::signing::Step::Proposal,
+                a.height,
+                a.round,
+                Some(body.value),
+            );
+        }
+    }
+
     /// Commits a decided block durably, then forgets the height's caches.
     fn commit(&mut self, cert: &CommitCertificate<Ctx>) -> Result<(), AppError> {
         let block = self
@@ -406,6 +444,16 @@ impl App {
         };
         let committed = tr.record_ids.clone();
         let ours = to_ledger(cert);
+        // A precommit of this validator in a decided certificate that this
+        // process did not sign means another process has the key.
+        if ours.signatures.iter().any(|s| s.validator == self.me.0) {
+            self.signer.guard().observe(
+                crate::signing::Step::Precommit,
+                ours.height,
+                ours.round,
+                Some(ours.header_hash),
+            );
+        }
         chain::commit(&mut self.state, &self.store, &block, &ours, &tr)?;
         self.store.flush()?;
 

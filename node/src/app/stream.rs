@@ -11,8 +11,8 @@ use malachitebft_app_channel::app::types::core::{Context, Round};
 use malachitebft_app_channel::app::types::PeerId;
 use shanlian_ledger::block::{BlockData, ProposalBody};
 use shanlian_ledger::codec;
-use shanlian_ledger::crypto::{Keypair, Verifier};
-use shanlian_ledger::types::{Hash32, Signature};
+use shanlian_ledger::crypto::Verifier;
+use shanlian_ledger::types::Signature;
 use std::collections::{BTreeMap, HashMap};
 
 /// Largest chunk of block bytes in one proposal part.
@@ -215,24 +215,30 @@ pub fn authenticate(
     Ok((block, hash))
 }
 
+/// The body a proposer signs for its stream of `block`.
+pub fn proposal_body(
+    me: Address,
+    (height, round, pol_round): (u64, u32, Option<u32>),
+    block: &BlockData,
+) -> ProposalBody {
+    ProposalBody {
+        height,
+        round,
+        pol_round,
+        value: block.header.hash(),
+        proposer: me.0,
+    }
+}
+
 /// The parts of a proposal stream for `block`: Init, Data chunks, Fin with
-/// the proposer's signature over the `ProposalBody`, then the end marker.
+/// `signature` (the proposer's, over [`proposal_body`]), then the end
+/// marker.
 pub fn parts(
-    key: &Keypair,
-    genesis_hash: &Hash32,
+    signature: Signature,
     me: Address,
     (height, round, pol_round): (u64, u32, Option<u32>),
     block: &BlockData,
 ) -> Vec<StreamMessage<ProposalPart>> {
-    let hash = block.header.hash();
-    let body = ProposalBody {
-        height,
-        round,
-        pol_round,
-        value: hash,
-        proposer: me.0,
-    };
-    let signature = body.sign(key, genesis_hash);
     let id = stream_id(height, round);
     let bytes = codec::encode(block);
     let mut parts = vec![ProposalPart::Init {
@@ -266,7 +272,7 @@ mod tests {
     struct Net {
         ctx: Ctx,
         set: ValidatorSet,
-        keys: Vec<(Address, Keypair)>,
+        keys: Vec<(Address, shanlian_ledger::crypto::Keypair)>,
     }
 
     fn net() -> Net {
@@ -316,7 +322,8 @@ mod tests {
             .select_proposer(&net.set, Height(1), Round::new(0))
             .address;
         let key = &net.keys.iter().find(|(a, _)| *a == p).unwrap().1;
-        (p, parts(key, &net.ctx.genesis_hash, p, (1, 0, None), b))
+        let signature = proposal_body(p, (1, 0, None), b).sign(key, &net.ctx.genesis_hash);
+        (p, parts(signature, p, (1, 0, None), b))
     }
 
     #[test]

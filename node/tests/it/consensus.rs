@@ -75,6 +75,8 @@ impl LocalNet {
             pool: SharedPool::with_records(pool),
             fault: None,
             joining: false,
+            signer_state: self.dirs[i].path().join("signer-state"),
+            signer_watch: std::time::Duration::ZERO,
         })
         .await
         .unwrap()

@@ -3,6 +3,7 @@
 //! run one at a time.
 
 mod faults;
+mod keys;
 mod load;
 mod membership;
 mod net;

@@ -171,6 +171,11 @@ impl Net {
         }
     }
 
+    /// The process id of running node `i`.
+    pub fn pid(&self, i: usize) -> u32 {
+        self.children[i].as_ref().expect("node running").id()
+    }
+
     /// SIGKILL: no chance to flush or say goodbye.
     pub fn kill(&mut self, i: usize) {
         let mut c = self.children[i].take().expect("node running");

@@ -56,11 +56,12 @@ fn bad_setups_are_refused_with_what_to_fix() {
 
     // A member key that belongs to no member.
     let stranger = net.path().join("stranger.pem");
-    std::fs::write(
+    shanlian_ledger::keyfile::write_new(
         &stranger,
         shanlian_ledger::crypto::Keypair::generate()
             .to_pkcs8_pem()
-            .unwrap(),
+            .unwrap()
+            .as_bytes(),
     )
     .unwrap();
     let mut c = cfg.clone();
