@@ -252,4 +252,16 @@ mod tests {
         assert!(unframe(&[1, 0]).is_none());
         assert_eq!(unframe(&[]).unwrap().len(), 0);
     }
+
+    proptest::proptest! {
+        /// Any bytes (a batch request body, a gossip message): no panic,
+        /// and what decodes is exactly what framing writes back.
+        #[test]
+        fn unframe_takes_any_bytes(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            if let Some(frames) = unframe(&data) {
+                let owned: Vec<Vec<u8>> = frames.iter().map(|f| f.to_vec()).collect();
+                proptest::prop_assert_eq!(frame(&owned), data);
+            }
+        }
+    }
 }
