@@ -1,7 +1,8 @@
 //! Ledger benchmarks. Prints one JSON object per line on stdout.
 //!
 //! `cargo bench -p shanlian-ledger --bench ledger`
-//! (SHANLIAN_BENCH_RECORDS overrides the replay size, default 1,000,000.)
+//! (SHANLIAN_BENCH_RECORDS overrides the replay size, default 1,000,000;
+//! SHANLIAN_BENCH_SKIP_APPLY=1 runs only the replay and trace benches.)
 //!
 //! * `apply`: validate + apply + atomic sled commit on one node, for blocks
 //!   of 2,000 records of a realistic mix, with every signature checked
@@ -16,14 +17,24 @@
 //!   entry, trace row and index entry with the replayed ones.
 //!   `bound_records_per_s` is the raw batch signature-verification rate on
 //!   all cores over the same signatures, measured in this run.
+//! * `trace_proof`: on the replay chain, a donation's money is granted to a
+//!   project, which grants everything on to a second project, which spends
+//!   everything: the donation's trace proof (SPEC §10.6) goes two hops. It
+//!   prints the proof's size (canonical bytes and JSON), what it holds, the
+//!   time to build it on the node and to verify it against the genesis,
+//!   and, as the baseline, the time to verify the same donation's receipt
+//!   bundle (so `verify_vs_bundle` is the cost of a proven trace in receipt
+//!   bundles).
 
 use rayon::prelude::*;
 use shanlian_ledger::record::*;
+use shanlian_ledger::store::query::LedgerReader as _;
 use shanlian_ledger::store::Store;
 use shanlian_ledger::testkit::{payloads as p, DevNet};
+use shanlian_ledger::tracing::{self, Direction, What};
 use shanlian_ledger::types::*;
 use shanlian_ledger::verify::{verify_store_with, VerifyOptions};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 const BLOCK: usize = 2_000;
 const CHARITIES: [&str; 3] = ["charity-federation", "red-cross", "one-foundation"];
@@ -130,6 +141,74 @@ fn sled_baseline(n: usize) -> f64 {
     n as f64 / t.elapsed().as_secs_f64()
 }
 
+/// The median of `n` timed runs of `f`.
+fn median<T>(n: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut times = Vec::with_capacity(n);
+    let mut last = None;
+    for _ in 0..n {
+        let t = Instant::now();
+        last = Some(f());
+        times.push(t.elapsed());
+    }
+    times.sort();
+    (times[n / 2], last.expect("n > 0"))
+}
+
+/// Appends a grant, a grant of everything onward and a disbursement of
+/// everything, then proves where a donation the first grant drew on went.
+fn trace_bench(net: &mut DevNet) {
+    let fed = FundRef::General(net.address("charity-federation"));
+    let pf = FundRef::Project(ProjectId("BENCH-1-0".into()));
+    let qf = FundRef::Project(ProjectId("BENCH-2-0".into()));
+    let balance =
+        |net: &DevNet, f: &FundRef| net.store.fund(f).expect("read").expect("fund").balance().0;
+    let g1 = net.sign("charity-federation", p::grant(fed, "BENCH-1-0", 50_000));
+    net.commit_all(std::slice::from_ref(&g1)).expect("grant");
+    let all = balance(net, &pf);
+    let g2 = net.sign("red-cross", p::grant(pf, "BENCH-2-0", all));
+    net.commit_all(&[g2]).expect("grant on");
+    let all = balance(net, &qf);
+    let z = net.sign("one-foundation", p::disbursement(qf, all));
+    net.commit_all(&[z]).expect("disbursement");
+    let sources = shanlian_ledger::trace::sources_of_record(&net.store, &g1.id).expect("sources");
+    let donation = sources
+        .first()
+        .expect("the grant drew on a donation")
+        .record;
+    let (build, proof) = median(5, || {
+        net.store
+            .trace_proof(&donation, Direction::Forward)
+            .expect("proof")
+    });
+    let (verify, proved) = median(21, || {
+        tracing::verify(&net.genesis, &proof).expect("verifies")
+    });
+    let depth = proved.steps.iter().map(|s| s.depth).max().unwrap_or(0);
+    assert_eq!(depth, 2, "the trace goes two hops");
+    let spent = proved.total(0, |w| matches!(w, What::Spent { .. }));
+    let bundle = net.store.receipt_bundle(&donation).expect("bundle");
+    let (bundle_verify, _) = median(21, || {
+        shanlian_ledger::bundle::verify(&net.genesis, &bundle).expect("bundle verifies")
+    });
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "{{\"bench\":\"trace_proof\",\"chain_records\":{},\"depth\":{depth},\"steps\":{},\"spent_at_depth_0\":{spent},\"rows\":{},\"records\":{},\"blocks\":{},\"validator_steps\":{},\"bytes\":{},\"json_bytes\":{},\"build_ms\":{:.2},\"verify_ms\":{:.2},\"bundle_bytes\":{},\"bundle_verify_ms\":{:.2},\"verify_vs_bundle\":{:.1}}}",
+        net.state.log.size(),
+        proved.steps.len(),
+        proof.rows.len(),
+        proof.records.len(),
+        proof.blocks.len(),
+        proof.validators.len(),
+        proof.to_bytes().len(),
+        proof.to_json().to_string().len(),
+        ms(build),
+        ms(verify),
+        bundle.to_bytes().len(),
+        ms(bundle_verify),
+        verify.as_secs_f64() / bundle_verify.as_secs_f64()
+    );
+}
+
 fn main() {
     let replay_n: usize = std::env::var("SHANLIAN_BENCH_RECORDS")
         .ok()
@@ -137,19 +216,20 @@ fn main() {
         .unwrap_or(1_000_000);
     let apply_n = replay_n.min(200_000);
 
-    // apply
-    let mut net = DevNet::new().expect("devnet");
-    let records = workload(&mut net, apply_n);
-    let (full, refused) = apply_run(&records, false);
-    let (pre, _) = apply_run(&records, true);
-    let sled_rate = sled_baseline(apply_n * 2);
-    println!(
-        "{{\"bench\":\"apply\",\"records\":{apply_n},\"block\":{BLOCK},\"refused\":{refused},\"records_per_s\":{full:.0},\"sled_keys_per_s\":{sled_rate:.0}}}"
-    );
-    println!(
-        "{{\"bench\":\"apply_preverified\",\"records\":{apply_n},\"block\":{BLOCK},\"records_per_s\":{pre:.0}}}"
-    );
-    drop(records);
+    // apply (SHANLIAN_BENCH_SKIP_APPLY=1 skips it, to profile the replay)
+    if std::env::var("SHANLIAN_BENCH_SKIP_APPLY").is_err() {
+        let mut net = DevNet::new().expect("devnet");
+        let records = workload(&mut net, apply_n);
+        let (full, refused) = apply_run(&records, false);
+        let (pre, _) = apply_run(&records, true);
+        let sled_rate = sled_baseline(apply_n * 2);
+        println!(
+            "{{\"bench\":\"apply\",\"records\":{apply_n},\"block\":{BLOCK},\"refused\":{refused},\"records_per_s\":{full:.0},\"sled_keys_per_s\":{sled_rate:.0}}}"
+        );
+        println!(
+            "{{\"bench\":\"apply_preverified\",\"records\":{apply_n},\"block\":{BLOCK},\"records_per_s\":{pre:.0}}}"
+        );
+    }
 
     // replay: build a stored chain (not timed), then verify it.
     let dir = tempfile::tempdir().expect("tempdir");
@@ -213,4 +293,6 @@ fn main() {
             rate / bound
         );
     }
+
+    trace_bench(&mut net);
 }

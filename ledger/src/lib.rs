@@ -17,15 +17,15 @@
 //!   backend (sled on disk, or memory for tests);
 //! * [`verify`]: the full-chain verifier;
 //! * [`proofs`]: receipt bundles and their extensions, built from a store;
-//! * [`trace`]: where did a donation go (FIFO over cumulative intervals);
+//! * [`trace`]: where did a donation go, and its trace proof;
 //! * [`fault`]: failures that are not verdicts;
 //! * [`keyfile`]: private key files kept as a validator's should be.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub use shanlian_core::{
-    block, bundle, codec, crypto, error, genesis, keys, lottery, merkle, record, types, validators,
-    values, writeset,
+    block, bundle, codec, compliance, crypto, error, genesis, keys, lottery, merkle, record,
+    tracing, types, validators, values, writeset,
 };
 
 pub mod chain;

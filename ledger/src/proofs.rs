@@ -19,6 +19,10 @@ pub enum ProofBuildError {
     UnknownRecord(RecordId),
     #[error("height {0} is not committed")]
     UnknownHeight(u64),
+    #[error(
+        "record {0} has no trace row in that direction (it is not an inflow, or not an outflow)"
+    )]
+    NotTraceable(RecordId),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -252,8 +256,21 @@ impl Store {
         Ok(())
     }
 
+    /// The governance evidence a light client needs to check any block up
+    /// to `until` (every member given power before it) and to name the
+    /// members `also`.
+    pub(crate) fn validator_evidence(
+        &self,
+        until: u64,
+        also: BTreeSet<Address>,
+    ) -> Result<Vec<ValidatorStep>, ProofBuildError> {
+        let mut wanted = self.relevant_members(until, None)?;
+        wanted.extend(also);
+        self.validator_steps(1, until, &wanted)
+    }
+
     /// The member a key belongs to (current or rotated out).
-    fn signer_member(&self, key: &PublicKey) -> Result<Option<Address>, StoreError> {
+    pub(crate) fn signer_member(&self, key: &PublicKey) -> Result<Option<Address>, StoreError> {
         let entry: Option<crate::values::KeyEntry> = self.get(&t::state_key(t::KEYS, key))?;
         Ok(entry.map(|e| e.member))
     }

@@ -334,11 +334,7 @@ pub fn verify_store_with(
                     .map_err(|e| VerifyError::Tile(e.to_string()))?;
                 tiles.apply(writes);
                 if opts.deep {
-                    for (k, v) in tr.state_writes {
-                        if k.first().is_some_and(|f| *f >= t::TRACE_SOURCES) {
-                            derived.push((k, v.unwrap_or_default()));
-                        }
-                    }
+                    derived.extend(tr.trace_groups);
                     derived.extend(tr.index_writes);
                     derived.push((
                         t::header_hash_key(&header.hash()),

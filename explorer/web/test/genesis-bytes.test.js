@@ -33,7 +33,10 @@ import {
   toHex,
   utf8,
   validatorSetHash,
-  writeSetHash,
+  stateHash,
+  stateHashOfRoot,
+  writeSetLeaf,
+  writeSetRoot,
 } from '../src/verify/index.js';
 
 const DEV_TOML = readFileSync(new URL('../../../genesis/dev.toml', import.meta.url), 'utf8');
@@ -183,19 +186,31 @@ test('ids and hashes of §5: address, header, checkpoint, validator set, rotate-
   assert.throws(() => signingMessage('record', g.subarray(1), body), RangeError);
 });
 
-test('write-set hash: sorted by key bytes (prefix first), puts and deletions, no repeated key', () => {
+test('write-set root (§9.3): leaves in key order (prefix first), puts and deletions, no repeated key', () => {
   const ws = [
     { key: fromHex('0102'), value: fromHex('aa') },
     { key: fromHex('01'), value: new Uint8Array(0) },
     { key: fromHex('00ff'), value: null },
   ];
-  const bytes = concat(
-    fromHex('02000000'), fromHex('00ff'), fromHex('00'),
-    fromHex('01000000'), fromHex('01'), fromHex('01'), fromHex('00000000'),
-    fromHex('02000000'), fromHex('0102'), fromHex('01'), fromHex('01000000'), fromHex('aa'),
+  const leaves = [
+    concat(fromHex('02000000'), fromHex('00ff'), fromHex('00')),
+    concat(fromHex('01000000'), fromHex('01'), fromHex('01'), fromHex('00000000')),
+    concat(fromHex('02000000'), fromHex('0102'), fromHex('01'), fromHex('01000000'), fromHex('aa')),
+  ];
+  ws.forEach(({ key, value }, i) => assert.deepEqual(writeSetLeaf(key, value), leaves[[2, 1, 0][i]]));
+  const leaf = (b) => blake3(fromHex('00'), b);
+  const node = (l, r) => blake3(fromHex('01'), l, r);
+  // Three leaves: node(node(leaf0, leaf1), leaf2), as the log of §6.
+  assert.deepEqual(writeSetRoot(ws), node(node(leaf(leaves[0]), leaf(leaves[1])), leaf(leaves[2])));
+  assert.deepEqual(writeSetRoot(ws.slice(2)), leaf(leaves[0]));
+  assert.deepEqual(writeSetRoot([]), blake3(new Uint8Array(0)));
+  assert.throws(() => writeSetRoot([...ws, { key: fromHex('01'), value: null }]), /twice/);
+  assert.ok(!equalBytes(writeSetRoot(ws.slice(0, 2)), writeSetRoot(ws)));
+  // state_hash(h) = blake3("shanlian/state/v2" ‖ 0x00 ‖ previous ‖ LE64(h) ‖ root)
+  const previous = blake3(utf8('previous'));
+  assert.deepEqual(
+    stateHash(previous, 3n, ws),
+    blake3(utf8('shanlian/state/v2'), fromHex('00'), previous, le64(3n), writeSetRoot(ws)),
   );
-  assert.deepEqual(writeSetHash(ws), blake3(bytes));
-  assert.deepEqual(writeSetHash([]), blake3(new Uint8Array(0)));
-  assert.throws(() => writeSetHash([...ws, { key: fromHex('01'), value: null }]), /twice/);
-  assert.ok(!equalBytes(writeSetHash(ws.slice(0, 2)), writeSetHash(ws)));
+  assert.deepEqual(stateHashOfRoot(previous, 0, writeSetRoot([])), stateHash(previous, 0n, []));
 });

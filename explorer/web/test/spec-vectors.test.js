@@ -27,6 +27,12 @@ import {
   recordId,
   signingMessage,
   stateHash,
+  stateHashOfRoot,
+  traceRowKey,
+  parseTraceRowKey,
+  verifyWriteSetProof,
+  writeSetLeaf,
+  writeSetRoot,
   toHex,
   utf8,
   verifyRecordSignature,
@@ -263,20 +269,45 @@ test('proposal-sign-bytes and proposal-signature', () => {
   assert.ok(!verifyStrict(bureau.key, withPol, V.get('proposal-signature')));
 });
 
-test('state-hash (§9.3)', () => {
+test('write-set-leaf-0, write-set-leaf-1, write-set-root, state-hash (§9.3, v2)', () => {
+  // The write set [(01 aa, put 05), (02, delete)], previous state hash 32 × 0x44, height 7.
   const ws = [
     { key: fromHex('01aa'), value: fromHex('05') },
     { key: fromHex('02'), value: null },
   ];
-  const h = stateHash(new Uint8Array(32).fill(0x44), 7, ws);
+  const previous = new Uint8Array(32).fill(0x44);
+  // Leaf bytes as §12 spells them out; a leaf hash is blake3(0x00 ‖ leaf).
+  const leaf0 = writeSetLeaf(ws[0].key, ws[0].value);
+  const leaf1 = writeSetLeaf(ws[1].key, ws[1].value);
+  assert.equal(toHex(leaf0), '02000000' + '01aa' + '01' + '01000000' + '05');
+  assert.equal(toHex(leaf1), '01000000' + '02' + '00');
+  const h0 = ledgerMerkle.leafHash(leaf0);
+  const h1 = ledgerMerkle.leafHash(leaf1);
+  expectVector('write-set-leaf-0', h0);
+  expectVector('write-set-leaf-1', h1);
+  assert.deepEqual(h0, blake3(new Uint8Array([0]), leaf0));
+  const root = writeSetRoot(ws);
+  expectVector('write-set-root', root);
+  assert.deepEqual(root, blake3(new Uint8Array([1]), h0, h1));
+  const h = stateHash(previous, 7, ws);
   expectVector('state-hash', h);
-  // The spec spells out ws; the write set is sorted by key, so input order does not matter.
-  const ws1 = blake3(fromHex('02000000' + '01aa' + '01' + '01000000' + '05' + '01000000' + '02' + '00'));
   assert.deepEqual(
     h,
-    blake3(utf8('shanlian/state/v1'), new Uint8Array([0]), new Uint8Array(32).fill(0x44), fromHex('0700000000000000'), ws1),
+    blake3(utf8('shanlian/state/v2'), new Uint8Array([0]), previous, fromHex('0700000000000000'), root),
   );
-  assert.deepEqual(stateHash(new Uint8Array(32).fill(0x44), 7n, ws.slice().reverse()), h);
+  assert.deepEqual(stateHashOfRoot(previous, 7n, root), h);
+  // The write set is sorted by key, so input order does not matter.
+  assert.deepEqual(stateHash(previous, 7n, ws.slice().reverse()), h);
+  // A write-set proof of each entry (§9.3) gives the state hash back; anything else does not.
+  ws.forEach(({ key, value }, index) => {
+    const path = ledgerMerkle.inclusionPath([leaf0, leaf1], index);
+    const proof = { key, value, index: BigInt(index), size: 2n, path, previous_state_hash: previous };
+    assert.ok(verifyWriteSetProof(proof, 7n, h));
+    assert.throws(() => verifyWriteSetProof(proof, 8n, h), /root_mismatch/);
+    assert.throws(() => verifyWriteSetProof({ ...proof, value: value === null ? new Uint8Array(0) : null }, 7n, h), /root_mismatch/);
+    assert.throws(() => verifyWriteSetProof({ ...proof, size: 3n }, 7n, h), /wrong_proof_length|root_mismatch/);
+    assert.throws(() => verifyWriteSetProof({ ...proof, index: 2n }, 7n, h), /index_out_of_range/);
+  });
 });
 
 test('hole-group-key and hole-group-value (§9.1 refund-hole group in commit order)', () => {
@@ -289,15 +320,24 @@ test('hole-group-key and hole-group-value (§9.1 refund-hole group in commit ord
     { start: 100n, amount: 50n },
   ];
   const hole = (d, refund) => [d.start + d.amount - refund, d.start + d.amount];
-  const rows = [hole(donations[1], 20n), hole(donations[0], 30n)];
-  assert.deepEqual(rows, [[130n, 150n], [70n, 100n]]);
+  const holes = [hole(donations[1], 20n), hole(donations[0], 30n)];
+  assert.deepEqual(holes, [[130n, 150n], [70n, 100n]]);
   // key = 0x22 ‖ encode(FundRef) ‖ BE64(position of the group's first row)
-  const key = concat(new Uint8Array([0x22]), encode('FundRef', fund), be64(rows[0][0]));
+  const key = concat(new Uint8Array([0x22]), encode('FundRef', fund), be64(holes[0][0]));
   expectVector('hole-group-key', key);
-  // value = encode(Vec<(u64 position, u64 end)>), rows in commit order (not position order)
-  const value = encode('HoleRows', rows);
-  expectVector('hole-group-value', value);
-  assert.deepEqual(decode('HoleRows', value), rows);
+  assert.deepEqual(traceRowKey(0x22, fund, 130n), key);
+  assert.deepEqual(parseTraceRowKey(key), { family: 0x22, fund, position: 130n });
+  // value = encode(Vec<(u64 position, HoleRow { record, end })>), rows in commit order (not
+  // position order); each HoleRow names the refund's record id (§2.6).
+  const value = V.get('hole-group-value');
+  const rows = decode('HoleRows', value);
+  assert.deepEqual(
+    rows.map(([position, row]) => [position, row.end]),
+    holes,
+  );
+  for (const [, row] of rows) assert.equal(row.record.length, 32);
+  assert.notDeepEqual(rows[0][1].record, rows[1][1].record, 'two refunds, two records');
+  expectVector('hole-group-value', encode('HoleRows', rows));
   assert.ok(rows[1][0] < rows[0][0], 'a row below its group key');
 });
 

@@ -239,7 +239,7 @@ pub struct BundleError {
 }
 
 impl BundleError {
-    fn new(at: impl Into<String>, kind: Kind) -> BundleError {
+    pub(crate) fn new(at: impl Into<String>, kind: Kind) -> BundleError {
         BundleError {
             at: at.into(),
             kind,
@@ -252,18 +252,28 @@ impl BundleError {
 
 /// The verifier's running knowledge: the genesis, the tracker, and how far
 /// the governance records go.
-struct Run<'g> {
+pub(crate) struct Run<'g> {
     genesis: &'g Genesis,
     genesis_hash: Hash32,
-    tracker: ValidatorTracker,
+    pub(crate) tracker: ValidatorTracker,
     last_step: Option<u64>,
     last_index: Option<u64>,
 }
 
-impl Run<'_> {
+impl<'g> Run<'g> {
+    pub(crate) fn new(genesis: &'g Genesis) -> Run<'g> {
+        Run {
+            genesis,
+            genesis_hash: genesis.hash(),
+            tracker: ValidatorTracker::from_genesis(genesis),
+            last_step: None,
+            last_index: None,
+        }
+    }
+
     /// SPEC §13.3 step C: a signed checkpoint against the set followed from
     /// genesis.
-    fn checkpoint(&self, s: &SignedCheckpoint, at: &str) -> Result<(), BundleError> {
+    pub(crate) fn checkpoint(&self, s: &SignedCheckpoint, at: &str) -> Result<(), BundleError> {
         let err = |k| BundleError::new(at, k);
         let h = &s.header;
         if h.chain_id != self.genesis.chain_id {
@@ -301,7 +311,7 @@ impl Run<'_> {
 
     /// SPEC §13.3 step B: a certified block; returns the log range
     /// `[from, to)` of its records.
-    fn block(&self, b: &CertifiedBlock, at: &str) -> Result<(u64, u64), BundleError> {
+    pub(crate) fn block(&self, b: &CertifiedBlock, at: &str) -> Result<(u64, u64), BundleError> {
         self.checkpoint(&b.checkpoint, at)?;
         let h = &b.checkpoint.header;
         let err = |m| BundleError::new(at, Kind::PreviousHeader(m));
@@ -324,7 +334,7 @@ impl Run<'_> {
     }
 
     /// SPEC §13.3 step R: a record proven in a block's log range.
-    fn record(
+    pub(crate) fn record(
         &self,
         p: &ProvenRecord,
         header: &Header,
@@ -363,7 +373,7 @@ impl Run<'_> {
 
     /// SPEC §13.3 step V: one block of governance records. `before` is the
     /// height the step must be below; `from` the least height allowed.
-    fn step(
+    pub(crate) fn step(
         &mut self,
         s: &ValidatorStep,
         at: &str,
@@ -403,13 +413,7 @@ impl Run<'_> {
 
 /// Verifies a receipt bundle against a genesis (SPEC §13.3).
 pub fn verify(genesis: &Genesis, bundle: &ReceiptBundle) -> Result<Proved, BundleError> {
-    let mut run = Run {
-        genesis,
-        genesis_hash: genesis.hash(),
-        tracker: ValidatorTracker::from_genesis(genesis),
-        last_step: None,
-        last_index: None,
-    };
+    let mut run = Run::new(genesis);
     let home = &bundle.block.checkpoint.header;
     for (i, s) in bundle.validators.iter().enumerate() {
         run.step(s, &format!("validators[{i}]"), 1, home.height)?;

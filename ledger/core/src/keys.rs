@@ -53,8 +53,8 @@ pub const HOLES: u8 = 0x0d;
 pub const TRACE_SOURCES: u8 = 0x20;
 /// trace: outflows, `OutflowRow` at the start of the range each consumed.
 pub const TRACE_OUTFLOWS: u8 = 0x21;
-/// trace: refund holes, the hole's end (u64) at its start: one row per
-/// refund, the range of the inflow axis it gave back.
+/// trace: refund holes, `HoleRow` (refund record, hole end) at the hole's
+/// start: one row per refund, the range of the inflow axis it gave back.
 pub const TRACE_HOLES: u8 = 0x22;
 
 /// block bodies: 0x30 || height BE → BlockData
@@ -83,6 +83,12 @@ pub const GOVERNANCE: u8 = 0x38;
 pub const TRACE_POSITIONS: u8 = 0x39;
 /// header hash → height: 0x3a || header hash → height BE
 pub const HEADER_HASHES: u8 = 0x3a;
+/// the leaf hashes of each block's write set, in write-set order, for
+/// write-set proofs: 0x3b || height BE → 32-byte hashes
+pub const WRITE_SETS: u8 = 0x3b;
+/// records about a record (corrections and findings, which name it as
+/// their target): 0x3c || target id || height BE || index BE → ()
+pub const ANNOTATIONS: u8 = 0x3c;
 
 /// A state-table key: family byte then the canonical encoding of the key.
 pub fn state_key<K: bincode::Encode>(family: u8, key: &K) -> Vec<u8> {
@@ -101,6 +107,16 @@ pub fn fund_pos_key(family: u8, fund: &FundRef, pos: u64) -> Vec<u8> {
     let mut k = fund_prefix(family, fund);
     k.extend_from_slice(&pos.to_be_bytes());
     k
+}
+
+/// Reads a trace-row key `family || encode(fund) || pos BE` (strictly: the
+/// fund's encoding must be canonical and fill the middle exactly).
+pub fn parse_fund_pos_key(key: &[u8]) -> Option<(u8, FundRef, u64)> {
+    let (&family, rest) = key.split_first()?;
+    let split = rest.len().checked_sub(8)?;
+    let (fund, pos) = rest.split_at(split);
+    let fund: FundRef = codec::decode_canonical(fund).ok()?;
+    Some((family, fund, u64::from_be_bytes(pos.try_into().ok()?)))
 }
 
 pub fn height_key(family: u8, height: u64) -> Vec<u8> {
@@ -158,6 +174,15 @@ pub fn trace_positions_key(id: &RecordId) -> Vec<u8> {
 pub fn header_hash_key(hash: &Hash32) -> Vec<u8> {
     let mut k = vec![HEADER_HASHES];
     k.extend_from_slice(hash);
+    k
+}
+
+/// `0x3c || target id || height BE || index BE`.
+pub fn annotation_key(target: &RecordId, height: u64, index: u32) -> Vec<u8> {
+    let mut k = vec![ANNOTATIONS];
+    k.extend_from_slice(&target.0);
+    k.extend_from_slice(&height.to_be_bytes());
+    k.extend_from_slice(&index.to_be_bytes());
     k
 }
 

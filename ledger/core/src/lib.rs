@@ -20,8 +20,12 @@
 //! * [`validators`]: following the validator set from genesis.
 //! * [`bundle`]: receipt bundles and their verifier, the donor's unit of
 //!   trust.
-//! * [`keys`], [`writeset`]: the store's key families and the state hash.
+//! * [`keys`], [`writeset`]: the store's key families, the write set as a
+//!   Merkle tree and the state hash.
+//! * [`tracing`]: where money went, computed from trace rows, and trace
+//!   proofs and their verifier.
 //! * [`lottery`]: the split rule of lottery sales.
+//! * [`compliance`]: Charity Law art. 60 ratios and the elderly share.
 //! * [`error`]: refusals (every rule's stable code) and block verdicts.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -29,6 +33,7 @@
 pub mod block;
 pub mod bundle;
 pub mod codec;
+pub mod compliance;
 pub mod crypto;
 pub mod error;
 pub mod genesis;
@@ -37,6 +42,7 @@ pub mod keys;
 pub mod lottery;
 pub mod merkle;
 pub mod record;
+pub mod tracing;
 pub mod types;
 pub mod validators;
 pub mod values;

@@ -453,6 +453,31 @@ pub fn consistency_proof_plan(size1: u64, size2: u64) -> Result<ProofPlan, Proof
     Ok(ProofPlan { elements })
 }
 
+// --- Trees held in memory --------------------------------------------------------------------
+
+/// MTH of a list of leaf hashes (a block's write set, say).
+pub fn root_of_leaves<H: MerkleHasher>(leaves: &[Hash]) -> Hash {
+    let mut f = Frontier::<H>::new();
+    for l in leaves {
+        // A list in memory is far below 2^64 entries.
+        let _ = f.push_leaf_hash(*l);
+    }
+    f.root()
+}
+
+/// `PATH(index, D[n])` over a list of `n` leaf hashes held in memory.
+pub fn path_in_leaves<H: MerkleHasher>(
+    leaves: &[Hash],
+    index: u64,
+) -> Result<Vec<Hash>, ProofError> {
+    let plan = inclusion_proof_plan(index, leaves.len() as u64)?;
+    plan.assemble::<H, ProofError>(|id| {
+        let width = 1usize << id.level;
+        let from = (id.index as usize) * width;
+        Ok(fold_complete::<H>(&leaves[from..from + width]))
+    })
+}
+
 // --- Proofs from storage ---------------------------------------------------------------------
 
 /// Read access to stored complete-subtree hashes; `Ok(None)` means not stored (yet).

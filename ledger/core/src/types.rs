@@ -433,6 +433,17 @@ pub enum FundRef {
     WelfarePool,
 }
 
+impl fmt::Display for FundRef {
+    /// `general:<address hex>`, `project:<id>` or `welfare-pool`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FundRef::General(a) => write!(f, "general:{a}"),
+            FundRef::Project(p) => write!(f, "project:{p}"),
+            FundRef::WelfarePool => f.write_str("welfare-pool"),
+        }
+    }
+}
+
 /// Charity Law spending categories.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, serde::Serialize, serde::Deserialize,

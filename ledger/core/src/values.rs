@@ -196,6 +196,14 @@ pub struct OutflowRow {
     pub to: Option<(ProjectId, u64)>,
 }
 
+/// A refund hole on a fund's tracing axis: the refund `record` gave back
+/// `[start, end)` (the start is in the row's key).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
+pub struct HoleRow {
+    pub record: RecordId,
+    pub end: u64,
+}
+
 /// Where a committed record is: block height and index in the block.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize,

@@ -13,7 +13,7 @@ use shanlian_core::keys as k;
 use shanlian_core::merkle::{Blake3Hasher, Frontier};
 use shanlian_core::types::*;
 use shanlian_core::values::Location;
-use shanlian_core::writeset::next_state_hash;
+use shanlian_core::writeset;
 use std::collections::BTreeMap;
 
 /// The block being built or checked.
@@ -37,6 +37,8 @@ pub(super) struct OpenBlock {
     pub member_notes: Vec<(Address, u32)>,
     /// Indexes of governance records a light client follows.
     pub governance: Vec<u32>,
+    /// (target, index) of corrections and findings.
+    pub annotations: Vec<(RecordId, u32)>,
     /// (record index, family, fund, position) of trace rows to index by
     /// record (all but donations' inflows).
     pub positions: Vec<(u32, u8, FundRef, u64)>,
@@ -59,8 +61,15 @@ pub(super) struct Marks {
 #[derive(Debug, Clone, Default)]
 pub struct Transition {
     pub height: u64,
-    /// State-table and trace writes, sorted by key (hashed into the state hash).
+    /// State-table writes, sorted by key.
     pub state_writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// The block's trace rows as stored: grouped per (family, fund)
+    /// (SPEC §9.1), sorted by key. Empty when index output is off.
+    pub trace_groups: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The leaf hashes of the block's write set (the state-table writes and
+    /// each trace row), in write-set order: their Merkle root is hashed
+    /// into the state hash (SPEC §9.3).
+    pub write_set: Vec<Hash32>,
     /// Index writes (not hashed: derived from block contents).
     pub index_writes: Vec<(Vec<u8>, Vec<u8>)>,
     pub record_ids: Vec<RecordId>,
@@ -129,8 +138,9 @@ impl State {
             .ok_or_else(|| Fault::Invariant("no block is open".into()))
     }
 
-    /// Whether finished blocks carry index writes (default true). A replay
-    /// that does not compare indexes turns this off and saves the work.
+    /// Whether finished blocks carry index writes and the grouped trace rows
+    /// a store keeps (default true). A replay that does not compare them
+    /// turns this off and saves the work.
     pub fn set_index_output(&mut self, on: bool) {
         self.index_output = on;
     }
@@ -208,6 +218,7 @@ impl State {
             fund_notes: Vec::new(),
             member_notes: Vec::new(),
             governance: Vec::new(),
+            annotations: Vec::new(),
             positions: Vec::new(),
             validator_set_hash: [0; 32],
         });
@@ -245,13 +256,16 @@ impl State {
         for (tbl, m) in self.tables.all_ref().into_iter().zip(open.marks.tables) {
             tbl.changes_since(m, &mut state_writes);
         }
-        state_writes.extend(
-            k::group_trace_rows(&open.trace)
-                .into_iter()
-                .map(|(k, v)| (k, Some(v))),
-        );
         state_writes.sort_by(|a, b| a.0.cmp(&b.0));
-        let state_hash = next_state_hash(&self.state_hash, height, &state_writes);
+        let write_set = write_set_leaves(&state_writes, &open.trace);
+        let state_hash =
+            writeset::state_hash_from_root(&self.state_hash, height, &writeset::root(&write_set));
+        // Only a store needs the rows grouped (a plain replay does not).
+        let trace_groups = if self.index_output {
+            k::group_trace_rows(&open.trace)
+        } else {
+            Vec::new()
+        };
         let record_ids: Vec<RecordId> = open.records.iter().map(|r| r.0).collect();
         let mut log = open.log_before.clone();
         let mut rr = Frontier::<Blake3Hasher>::new();
@@ -260,7 +274,12 @@ impl State {
             rr.push(&id.0).map_err(log_fault)?;
         }
         let index_writes = if self.index_output {
-            index_writes(open, &record_ids)
+            let mut w = index_writes(open, &record_ids);
+            w.push((
+                k::height_key(k::WRITE_SETS, height),
+                write_set.iter().flatten().copied().collect(),
+            ));
+            w
         } else {
             Vec::new()
         };
@@ -274,6 +293,8 @@ impl State {
         let tr = Transition {
             height,
             state_writes,
+            trace_groups,
+            write_set,
             index_writes,
             record_ids,
             state_hash,
@@ -320,7 +341,45 @@ impl State {
     }
 }
 
-/// The index writes of a block (SPEC §9.1 families 0x34–0x37; not hashed).
+/// The leaf hashes of a block's write set (SPEC §9.2): the state-table
+/// writes (families below 0x20, already sorted) and then each trace row
+/// under its own key `family ‖ encode(fund) ‖ BE64(position)`, sorted.
+/// (`encode(fund)` is self-delimiting, so sorting by (prefix, position) is
+/// sorting by key, and no key is built whole.)
+fn write_set_leaves(
+    tables: &[(Vec<u8>, Option<Vec<u8>>)],
+    trace: &[(u8, FundRef, u64, Vec<u8>)],
+) -> Vec<Hash32> {
+    let mut prefixes: BTreeMap<(u8, &FundRef), Vec<u8>> = BTreeMap::new();
+    for (family, fund, _, _) in trace {
+        prefixes
+            .entry((*family, fund))
+            .or_insert_with(|| k::fund_prefix(*family, fund));
+    }
+    let mut rows: Vec<(&[u8], u64, &[u8])> = trace
+        .iter()
+        .map(|(family, fund, pos, row)| {
+            let prefix = prefixes
+                .get(&(*family, fund))
+                .map_or(&[][..], Vec::as_slice);
+            (prefix, *pos, row.as_slice())
+        })
+        .collect();
+    rows.sort_unstable_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)));
+    let mut leaves = Vec::with_capacity(tables.len() + rows.len());
+    leaves.extend(
+        tables
+            .iter()
+            .map(|(k, v)| writeset::leaf_hash(k, v.as_deref())),
+    );
+    leaves
+        .extend(rows.iter().map(|(prefix, pos, v)| {
+            writeset::leaf_hash_split(prefix, &pos.to_be_bytes(), Some(v))
+        }));
+    leaves
+}
+
+/// The index writes of a block (SPEC §9.1 families 0x34–0x3c; not hashed).
 fn index_writes(open: &OpenBlock, record_ids: &[RecordId]) -> Vec<(Vec<u8>, Vec<u8>)> {
     let height = open.height;
     let mut out = Vec::with_capacity(record_ids.len() * 2);
@@ -336,6 +395,9 @@ fn index_writes(open: &OpenBlock, record_ids: &[RecordId]) -> Vec<(Vec<u8>, Vec<
     }
     for i in &open.governance {
         out.push((k::governance_key(height, *i), Vec::new()));
+    }
+    for (target, i) in &open.annotations {
+        out.push((k::annotation_key(target, height, *i), Vec::new()));
     }
     let mut positions: BTreeMap<u32, Vec<(u8, FundRef, u64)>> = BTreeMap::new();
     for (i, family, fund, pos) in &open.positions {

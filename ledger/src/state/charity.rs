@@ -166,11 +166,11 @@ impl State {
         }
         let hole_start = axis::refund(&mut fs, &mut holes, eff_end, r.amount.0);
         self.set_holes(&d.fund, &before, holes);
-        self.trace_row(
-            (k::TRACE_HOLES, &d.fund, hole_start),
-            &eff_end,
-            Some(cx.index),
-        );
+        let hole = HoleRow {
+            record: cx.rec.id,
+            end: eff_end,
+        };
+        self.trace_row((k::TRACE_HOLES, &d.fund, hole_start), &hole, Some(cx.index));
         let fund = d.fund.clone();
         self.tables.funds.put(fund.clone(), fs);
         d.refunded = Fen(d.refunded.0 + r.amount.0);

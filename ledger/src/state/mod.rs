@@ -313,6 +313,11 @@ impl State {
             if ValidatorTracker::follows(&body.payload) {
                 open.governance.push(index);
             }
+            match &body.payload {
+                Payload::Correction(c) => open.annotations.push((c.target, index)),
+                Payload::Finding(f) => open.annotations.push((f.target, index)),
+                _ => {}
+            }
         }
         Ok(())
     }

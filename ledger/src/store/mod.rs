@@ -217,6 +217,9 @@ impl Store {
                 None => b.delete(k.as_slice()),
             }
         }
+        for (k, v) in &tr.trace_groups {
+            b.put(k.as_slice(), v.as_slice());
+        }
         for (k, v) in &tr.index_writes {
             b.put(k.as_slice(), v.as_slice());
         }

@@ -43,14 +43,23 @@ pub trait LedgerReader: Send + Sync {
     fn height_of(&self, header_hash: &Hash32) -> Result<Option<u64>, StoreError>;
     /// A committed record, its block, index and log position.
     fn committed(&self, id: &RecordId) -> Result<Option<Committed>, StoreError>;
+    /// The committed record at a location.
+    fn record_at(&self, at: Location) -> Result<Option<crate::record::Record>, StoreError>;
     /// The validator set that decided `height`.
     fn validator_set_at(&self, height: u64) -> Result<ValidatorSet, StoreError>;
     fn inclusion_proof(&self, index: u64, size: u64) -> Result<InclusionProof, StoreError>;
     fn consistency_proof(&self, old: u64, new: u64) -> Result<ConsistencyProof, StoreError>;
     fn receipt_bundle(&self, id: &RecordId) -> Result<ReceiptBundle, ProofBuildError>;
+    /// The signed checkpoint of a committed height (no witnesses).
+    fn signed_checkpoint(
+        &self,
+        height: u64,
+    ) -> Result<crate::block::SignedCheckpoint, ProofBuildError>;
     fn extend_bundle(&self, bundle: &mut ReceiptBundle, to: u64) -> Result<(), ProofBuildError>;
 
     fn member(&self, address: &Address) -> Result<Option<Member>, StoreError>;
+    /// The member a signing key was given to (current or rotated out).
+    fn key_owner(&self, key: &PublicKey) -> Result<Option<Address>, StoreError>;
     fn members(&self) -> Result<Vec<(Address, Member)>, StoreError>;
     fn project(&self, id: &ProjectId) -> Result<Option<Project>, StoreError>;
     fn projects(&self) -> Result<Vec<(ProjectId, Project)>, StoreError>;
@@ -89,6 +98,14 @@ pub trait LedgerReader: Send + Sync {
     /// Where a record's trace rows are (not for donations' inflows: see
     /// [`LedgerReader::donation`]).
     fn trace_positions(&self, id: &RecordId) -> Result<Vec<(u8, FundRef, u64)>, StoreError>;
+    /// The corrections and findings that name a record, in commit order.
+    fn annotations(&self, id: &RecordId) -> Result<Vec<Location>, StoreError>;
+    /// The trace proof of a record (SPEC §10.6), as of the newest block.
+    fn trace_proof(
+        &self,
+        id: &RecordId,
+        direction: crate::tracing::Direction,
+    ) -> Result<crate::tracing::TraceProof, ProofBuildError>;
 }
 
 fn height_index(bytes: &[u8]) -> Option<(u64, u32)> {
@@ -176,6 +193,9 @@ impl LedgerReader for Store {
     fn committed(&self, id: &RecordId) -> Result<Option<Committed>, StoreError> {
         Store::committed(self, id)
     }
+    fn record_at(&self, at: Location) -> Result<Option<crate::record::Record>, StoreError> {
+        Store::record_at(self, at)
+    }
 
     /// Follows the governance records with the light client's tracker and
     /// checks the result against the header's validator-set hash.
@@ -220,12 +240,21 @@ impl LedgerReader for Store {
     fn receipt_bundle(&self, id: &RecordId) -> Result<ReceiptBundle, ProofBuildError> {
         Store::receipt_bundle(self, id)
     }
+    fn signed_checkpoint(
+        &self,
+        height: u64,
+    ) -> Result<crate::block::SignedCheckpoint, ProofBuildError> {
+        Store::signed_checkpoint(self, height)
+    }
     fn extend_bundle(&self, bundle: &mut ReceiptBundle, to: u64) -> Result<(), ProofBuildError> {
         Store::extend_bundle(self, bundle, to)
     }
 
     fn member(&self, address: &Address) -> Result<Option<Member>, StoreError> {
         self.get(&t::state_key(t::MEMBERS, address))
+    }
+    fn key_owner(&self, key: &PublicKey) -> Result<Option<Address>, StoreError> {
+        self.signer_member(key)
     }
     fn members(&self) -> Result<Vec<(Address, Member)>, StoreError> {
         self.scan_state(&[t::MEMBERS])
@@ -317,5 +346,26 @@ impl LedgerReader for Store {
     }
     fn trace_positions(&self, id: &RecordId) -> Result<Vec<(u8, FundRef, u64)>, StoreError> {
         Ok(self.get(&t::trace_positions_key(id))?.unwrap_or_default())
+    }
+    fn annotations(&self, id: &RecordId) -> Result<Vec<Location>, StoreError> {
+        let mut prefix = vec![t::ANNOTATIONS];
+        prefix.extend_from_slice(&id.0);
+        let mut out = Vec::new();
+        for item in self.kv.range(&prefix, &prefix_end(&prefix)) {
+            let (k, _) = item?;
+            let rest = &k[prefix.len()..];
+            let (height, index) = height_index(rest)
+                .filter(|_| rest.len() == 12)
+                .ok_or_else(|| StoreError::Corrupt("annotation index key".into()))?;
+            out.push(Location { height, index });
+        }
+        Ok(out)
+    }
+    fn trace_proof(
+        &self,
+        id: &RecordId,
+        direction: crate::tracing::Direction,
+    ) -> Result<crate::tracing::TraceProof, ProofBuildError> {
+        Store::trace_proof(self, id, direction)
     }
 }

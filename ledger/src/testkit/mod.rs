@@ -302,6 +302,7 @@ pub mod payloads {
 }
 
 pub mod fuzz;
+pub mod trace_vectors;
 pub mod vectors;
 
 /// The fixed examples docs/SPEC.md lists (label, lowercase hex). A test
@@ -422,6 +423,13 @@ pub fn spec_vectors() -> Vec<(&'static str, String)> {
         hex::encode(proposal.sign(key("bureau"), &gh).0),
     ));
     let writes = vec![(vec![0x01, 0xaa], Some(vec![0x05])), (vec![0x02], None)];
+    let leaves = crate::writeset::leaf_hashes(&writes);
+    v.push(("write-set-leaf-0", hex::encode(leaves[0])));
+    v.push(("write-set-leaf-1", hex::encode(leaves[1])));
+    v.push((
+        "write-set-root",
+        hex::encode(crate::writeset::root(&leaves)),
+    ));
     v.push((
         "state-hash",
         hex::encode(crate::writeset::next_state_hash(&[0x44; 32], 7, &writes)),

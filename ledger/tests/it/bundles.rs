@@ -16,20 +16,25 @@ fn dir() -> PathBuf {
 /// `SHANLIAN_WRITE_VECTORS=1` to rewrite them after an intended change.
 #[test]
 fn vector_files_are_up_to_date() {
-    let vectors = bundle_vectors().unwrap();
+    sync_vector_files(&dir(), &bundle_vectors().unwrap());
+}
+
+/// Checks (or with `SHANLIAN_WRITE_VECTORS=1`, rewrites) a directory of
+/// JSON vector files against what the code generates.
+pub(crate) fn sync_vector_files(dir: &std::path::Path, vectors: &[(String, serde_json::Value)]) {
     let write = std::env::var("SHANLIAN_WRITE_VECTORS").is_ok_and(|v| v == "1");
     if write {
-        std::fs::create_dir_all(dir()).unwrap();
-        for old in std::fs::read_dir(dir()).unwrap() {
+        std::fs::create_dir_all(dir).unwrap();
+        for old in std::fs::read_dir(dir).unwrap() {
             let p = old.unwrap().path();
             if p.extension().is_some_and(|e| e == "json") {
                 std::fs::remove_file(p).unwrap();
             }
         }
     }
-    for (name, v) in &vectors {
+    for (name, v) in vectors {
         let text = serde_json::to_string_pretty(v).unwrap() + "\n";
-        let path = dir().join(name);
+        let path = dir.join(name);
         if write {
             std::fs::write(&path, text).unwrap();
         } else {
@@ -45,7 +50,7 @@ fn vector_files_are_up_to_date() {
             );
         }
     }
-    let files = std::fs::read_dir(dir())
+    let files = std::fs::read_dir(dir)
         .unwrap()
         .filter(|e| {
             e.as_ref()
@@ -55,7 +60,7 @@ fn vector_files_are_up_to_date() {
                 .is_some_and(|x| x == "json")
         })
         .count();
-    assert_eq!(files, vectors.len(), "stray files in {}", dir().display());
+    assert_eq!(files, vectors.len(), "stray files in {}", dir.display());
 }
 
 /// Runs every vector file: valid ones prove what they say; hostile ones

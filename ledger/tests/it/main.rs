@@ -9,4 +9,5 @@ mod spec;
 mod spec_rows;
 mod store;
 mod tamper;
+mod traces;
 mod vectors;

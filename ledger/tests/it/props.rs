@@ -4,9 +4,9 @@
 //! change nothing; the log is append-only across every stored height.
 
 use proptest::prelude::*;
-use shanlian_ledger::state::OutflowKind;
 use shanlian_ledger::testkit::{payloads as p, DevNet};
 use shanlian_ledger::trace;
+use shanlian_ledger::tracing::{self, Direction, What};
 use shanlian_ledger::types::*;
 use std::collections::{HashMap, VecDeque};
 
@@ -305,68 +305,89 @@ fn run(ops: Vec<Op>, block_sizes: Vec<usize>) -> Result<(), TestCaseError> {
         }
     }
 
-    // Tracing: every donation's direct allocations equal the model's, and
-    // what is left in its own fund equals the model's remaining.
+    // Tracing: every donation's direct allocations equal the model's, what
+    // is left in its own fund equals the model's remaining, money is
+    // conserved at every hop, and the trace proof of each verifies against
+    // the genesis alone to the same answer.
+    let genesis = net.store.genesis().unwrap().unwrap();
     for (c, receipt, id, fund) in &receipts {
         let Some(t) =
             trace::trace_donation(&net.store, &net.address(CHARITIES[*c]), receipt).unwrap()
         else {
             continue;
         };
+        let steps = &t.flow.steps;
         let mut got: HashMap<RecordId, u64> = HashMap::new();
-        for a in t.allocations.iter().filter(|a| a.depth == 0) {
-            *got.entry(a.outflow).or_default() += a.amount.0;
+        for s in steps.iter().filter(|s| s.depth == 0) {
+            if let What::Spent { outflow, .. } = s.what {
+                *got.entry(outflow).or_default() += s.amount.0;
+            }
         }
         let want: HashMap<RecordId, u64> = model
             .alloc
             .iter()
-            .filter(|((s, _), _)| s == id)
+            .filter(|((s, _), a)| s == id && **a > 0)
             .map(|((_, o), a)| (*o, *a))
             .collect();
         prop_assert_eq!(&got, &want, "allocations of donation {}", receipt);
-        let unspent: u64 = t
-            .unspent
+        prop_assert!(steps
             .iter()
-            .filter(|u| u.depth == 0)
-            .map(|u| u.amount.0)
-            .sum();
-        prop_assert!(t
-            .unspent
-            .iter()
-            .filter(|u| u.depth == 0)
-            .all(|u| &u.fund == fund));
+            .filter(|s| s.depth == 0)
+            .all(|s| &s.fund == fund));
         prop_assert_eq!(
-            unspent,
+            t.flow.total(0, |w| *w == What::NotShownSpent),
             model.remaining(fund, id),
             "donation {} in {:?}: {:?}",
             receipt,
             fund,
             t
         );
-        // Deeper hops never carry more than the hop above them.
-        let direct_grants: u64 = t
-            .allocations
+        prop_assert_eq!(
+            t.flow.total(0, |w| matches!(w, What::Refunded { .. })),
+            t.donation.refunded.0
+        );
+        // Conservation: the donation's amount is spent, refunded or still
+        // there; what each followed grant carried is accounted for one
+        // hop down.
+        let depth0: u64 = steps
             .iter()
-            .filter(|a| a.depth == 0 && a.kind == OutflowKind::Grant)
-            .map(|a| a.amount.0)
+            .filter(|s| s.depth == 0)
+            .map(|s| s.amount.0)
             .sum();
-        let depth1: u64 = t
-            .allocations
-            .iter()
-            .filter(|a| a.depth == 1)
-            .map(|a| a.amount.0)
-            .sum();
-        prop_assert!(depth1 <= direct_grants);
+        prop_assert_eq!(depth0, t.donation.amount.0);
+        for d in 0..tracing::MAX_DEPTH {
+            let followed: u64 = steps
+                .iter()
+                .filter(|s| s.depth == d)
+                .filter(|s| matches!(s.what, What::Spent { followed: true, .. }))
+                .map(|s| s.amount.0)
+                .sum();
+            let below: u64 = steps
+                .iter()
+                .filter(|s| s.depth == d + 1)
+                .map(|s| s.amount.0)
+                .sum();
+            prop_assert_eq!(followed, below, "hop {} of {}", d, receipt);
+        }
+        let proof = net.store.trace_proof(id, Direction::Forward).unwrap();
+        let proved = tracing::verify(&genesis, &proof).unwrap();
+        prop_assert_eq!(&proved.steps, steps);
+        for s in steps {
+            if let What::Spent { outflow, .. } = &s.what {
+                prop_assert!(proved.records.contains_key(outflow));
+            }
+        }
     }
 
     // The reverse question: what each outflow drew on equals the model's
-    // pairs for it, and each donation's flow names committed outflows.
+    // pairs for it, and its proof verifies to the same answer.
     let outflows: std::collections::BTreeSet<RecordId> =
         model.alloc.keys().map(|(_, o)| *o).collect();
     for o in &outflows {
+        let sources = trace::sources_of_record(&net.store, o).unwrap();
         let mut got: HashMap<RecordId, u64> = HashMap::new();
-        for (s, _, a) in trace::sources_of_record(&net.store, o).unwrap() {
-            *got.entry(s).or_default() += a.0;
+        for s in &sources {
+            *got.entry(s.record).or_default() += s.amount.0;
         }
         let want: HashMap<RecordId, u64> = model
             .alloc
@@ -375,15 +396,8 @@ fn run(ops: Vec<Op>, block_sizes: Vec<usize>) -> Result<(), TestCaseError> {
             .map(|((s, _), a)| (*s, *a))
             .collect();
         prop_assert_eq!(&got, &want, "sources of outflow {}", o);
-    }
-    for (c, receipt, _, _) in &receipts {
-        if let Some(flow) =
-            trace::donation_flow(&net.store, &net.address(CHARITIES[*c]), receipt).unwrap()
-        {
-            for a in &flow.trace.allocations {
-                prop_assert!(flow.outflows.iter().any(|o| o.record.id == a.outflow));
-            }
-        }
+        let proof = net.store.trace_proof(o, Direction::Reverse).unwrap();
+        prop_assert_eq!(tracing::verify(&genesis, &proof).unwrap().sources, sources);
     }
 
     // Append-only log: every stored root is consistent with every later one.

@@ -176,3 +176,43 @@ fn wrong_genesis_and_out_of_order_commits_are_refused() {
         Err(StoreError::NotNext { tip: 2, got: 2 })
     ));
 }
+
+/// Corrections and findings are found beside the record they name, in
+/// commit order; other records have none.
+#[test]
+fn annotations_are_indexed_by_target() {
+    use shanlian_ledger::record::{Correction, Finding, Payload};
+    let mut net = DevNet::on(Store::memory()).unwrap();
+    let fund = FundRef::General(net.address("charity-federation"));
+    let r = net.receipt();
+    let d = net.sign("charity-federation", p::donation(r, fund, 1_000, 1));
+    net.commit_all(std::slice::from_ref(&d)).unwrap();
+    let c = net.sign(
+        "charity-federation",
+        Payload::Correction(Correction {
+            target: d.id,
+            field: "channel".into(),
+            corrected: "BankTransfer".into(),
+            reason: "entered wrongly".into(),
+        }),
+    );
+    let f = net.sign(
+        "auditor",
+        Payload::Finding(Finding {
+            target: d.id,
+            severity: Severity::Minor,
+            text: "channel corrected after the fact".into(),
+        }),
+    );
+    net.commit_all(&[c.clone()]).unwrap();
+    net.commit_all(&[f.clone()]).unwrap();
+    let got: Vec<RecordId> = net
+        .store
+        .annotations(&d.id)
+        .unwrap()
+        .into_iter()
+        .map(|l| net.store.record_at(l).unwrap().unwrap().id)
+        .collect();
+    assert_eq!(got, vec![c.id, f.id]);
+    assert!(net.store.annotations(&c.id).unwrap().is_empty());
+}

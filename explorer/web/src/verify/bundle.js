@@ -7,13 +7,15 @@
 //   encodeBundle(bundle)          bundle value → canonical bytes
 //   verifyBundle(genesis, b)      §13.3; throws BundleError { code, at } or returns what was proved
 //   checkBundle(genesis, b)       the same as { ok: true, value } | { ok: false, error }
+//   bundleSteps(genesis)          the steps C, B, R, V of §13.3 with their tracker (for trace.js)
 //
 // A bundle value has the codec's shapes (schema.js): u64 as BigInt, u32 as Number, byte strings
 // as Uint8Array, Option as null or the value. decodeBundle and parseBundleJson give equal values.
 
-import { compareBytes, equalBytes, fromHex, toHex } from './bytes.js';
+import { compareBytes, equalBytes, toHex } from './bytes.js';
 import { decode, encode, DecodeError, EncodeError } from './codec.js';
 import { SCHEMA } from './schema.js';
+import { fromJsonFields, isPlainObject, JsonFormError, parseJsonText, toJson } from './jsonform.js';
 import { addressOf, blake3, genesisHash as genesisHashOf, headerHash, validatorSetHash, verifyRecordSignature } from './crypto.js';
 import { ledgerMerkle, ProofError } from './merkle.js';
 import { recordFromBytes, RecordError } from './fields.js';
@@ -61,170 +63,32 @@ export function encodeBundle(bundle) {
 }
 
 // =============================================================================================
-// §13.2 JSON form
+// §13.2 JSON form (jsonform.js; any refusal is bundle.malformed at bundle)
 
-const U32_MAX = 2 ** 32 - 1;
-
-function jsonFail(path, why) {
-  throw malformed(`${path || '(top)'}: ${why}`);
-}
-
-const isPlainObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-/** JSON value → codec value of type `t` (a schema type expression), strictly. */
-function fromJson(t, v, path) {
-  if (typeof t === 'string') {
-    switch (t) {
-      case 'u8':
-      case 'u16':
-      case 'u32': {
-        const max = { u8: 255, u16: 65535, u32: U32_MAX }[t];
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max)
-          jsonFail(path, `expected an integer 0 … ${max}`);
-        return v;
-      }
-      case 'u64':
-        // JSON numbers above 2^53 cannot be read exactly with 53-bit numbers: refused (§13.2).
-        if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
-          jsonFail(path, 'expected a non-negative integer below 2^53');
-        return BigInt(v);
-      case 'bool':
-        if (typeof v !== 'boolean') jsonFail(path, 'expected true or false');
-        return v;
-      case 'String':
-        if (typeof v !== 'string') jsonFail(path, 'expected a string');
-        return v;
-      case 'Bytes':
-        return hexBytes(v, path, null);
-      default:
-        return fromJsonNamed(t, v, path);
-    }
-  }
-  if (t.fixed !== undefined) return hexBytes(v, path, t.fixed);
-  if (t.vec !== undefined || t.array !== undefined) {
-    if (!Array.isArray(v)) jsonFail(path, 'expected an array');
-    if (t.array !== undefined && v.length !== t.len) jsonFail(path, `expected ${t.len} elements`);
-    return v.map((x, i) => fromJson(t.vec ?? t.array, x, `${path}[${i}]`));
-  }
-  if (t.option !== undefined) return v === null ? null : fromJson(t.option, v, path);
-  if (t.tuple !== undefined) {
-    if (!Array.isArray(v) || v.length !== t.tuple.length) jsonFail(path, `expected ${t.tuple.length} elements`);
-    return t.tuple.map((x, i) => fromJson(x, v[i], `${path}[${i}]`));
-  }
-  throw new TypeError(`bad type expression ${JSON.stringify(t)}`);
-}
-
-/**
- * Hex of `len` bytes (any even length when len is null). §13.2 says byte strings are lowercase
- * hex; that is what bundleToJson writes. On input either case is accepted, as the Rust reader
- * (the `hex` crate) accepts it, so that both verifiers give the same verdict.
- */
-function hexBytes(v, path, len) {
-  if (typeof v !== 'string' || !/^(?:[0-9a-fA-F]{2})*$/.test(v)) jsonFail(path, 'expected a hex string');
-  const b = fromHex(v);
-  if (len !== null && b.length !== len) jsonFail(path, `expected ${len} bytes, got ${b.length}`);
-  return b;
-}
-
-function fromJsonNamed(name, v, path) {
-  const e = SCHEMA[name];
-  if (e === undefined) throw new TypeError(`unknown type ${name}`);
-  if (e.struct) return fromJsonFields(e.struct, v, path);
-  if (e.enum) {
-    // Unit variants only, as their name (VoteKind "Prevote"/"Precommit", §13.2). No bundle
-    // structure holds an enum with fields.
-    const idx = e.enum.findIndex(([variant, fields]) => fields === undefined && variant === v);
-    if (typeof v !== 'string' || idx < 0) jsonFail(path, `expected a ${name} variant name`);
-    return { kind: v };
-  }
-  return fromJson(e, v, path);
-}
-
-function fromJsonFields(fields, v, path, allowed = []) {
-  if (!isPlainObject(v)) jsonFail(path, 'expected an object');
-  const names = new Set(fields.map(([f]) => f));
-  for (const k of Object.keys(v))
-    if (!names.has(k) && !allowed.includes(k)) jsonFail(path ? `${path}.${k}` : k, 'unknown field');
-  const out = {};
-  for (const [f, ft] of fields) {
-    const p = path ? `${path}.${f}` : f;
-    const present = Object.prototype.hasOwnProperty.call(v, f);
-    // A missing field is refused, except an Option, which reads as None when left out: §13.2
-    // only says "Option is null or the value"; the Rust reader (serde) takes a missing Option
-    // field as None, and the verdicts must agree. (The only Option in a bundle is `previous`.)
-    if (!present && !(typeof ft === 'object' && ft.option !== undefined)) jsonFail(p, 'missing field');
-    out[f] = present ? fromJson(ft, v[f], p) : null;
-  }
-  return out;
-}
-
-/**
- * JSON text → value. Where the engine passes the source text to a reviver (JSON.parse source
- * text access: Node ≥ 21, current browsers), numbers written as anything but a plain
- * non-negative integer (`1.0`, `1e3`, `-0`) are refused, as the Rust reader refuses them for
- * integer fields. Elsewhere they read as the integer they equal. (An already-parsed object
- * given to parseBundleJson cannot be checked for this.)
- */
-function parseJsonText(text) {
-  let badNumber = null;
-  const reviver = (key, value, context) => {
-    if (typeof value === 'number' && context && typeof context.source === 'string' && !/^(0|[1-9][0-9]*)$/.test(context.source))
-      badNumber ??= context.source;
-    return value;
-  };
-  let obj;
+/** Runs `fn`, turning a JsonFormError into bundle.malformed at `bundle`. */
+function jsonOrMalformed(fn) {
   try {
-    obj = JSON.parse(text, reviver);
+    return fn();
   } catch (err) {
-    throw malformed(`not JSON: ${err.message}`);
+    if (err instanceof JsonFormError) throw malformed(err.message);
+    throw err;
   }
-  if (badNumber !== null) throw malformed(`number ${badNumber} is not a plain non-negative integer`);
-  return obj;
 }
 
 /**
  * The JSON form of §13.2 (a parsed JSON object, or the JSON text) as a bundle value. Strict:
  * `format` must be "shanlian-receipt-bundle/1"; unknown fields and missing fields are refused (a
- * missing Option field reads as None, see fromJsonFields); byte strings must be hex of the right
- * length; integers must be non-negative safe integers (below 2^53), u32 fields within u32.
- * Any refusal is BundleError bundle.malformed at `bundle`.
+ * missing Option field reads as None, see jsonform.js fromJsonFields); byte strings must be hex of
+ * the right length; integers must be non-negative safe integers (below 2^53), u32 fields within
+ * u32. Any refusal is BundleError bundle.malformed at `bundle`.
  */
 export function parseBundleJson(obj) {
-  if (typeof obj === 'string') obj = parseJsonText(obj);
-  if (!isPlainObject(obj)) throw malformed('expected a JSON object');
-  if (obj.format !== BUNDLE_FORMAT) throw malformed(`format must be ${JSON.stringify(BUNDLE_FORMAT)}`);
-  return fromJsonFields(SCHEMA.ReceiptBundle.struct, obj, '', ['format']);
-}
-
-/** codec value → JSON value (inverse of fromJson). */
-function toJson(t, v) {
-  if (typeof t === 'string') {
-    switch (t) {
-      case 'u64':
-        if (BigInt(v) > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`${v} has no exact JSON number`);
-        return Number(v);
-      case 'u8':
-      case 'u16':
-      case 'u32':
-      case 'bool':
-      case 'String':
-        return v;
-      case 'Bytes':
-        return toHex(v);
-      default: {
-        const e = SCHEMA[t];
-        if (e.struct) return Object.fromEntries(e.struct.map(([f, ft]) => [f, toJson(ft, v[f])]));
-        if (e.enum) return v.kind;
-        return toJson(e, v);
-      }
-    }
-  }
-  if (t.fixed !== undefined) return toHex(v);
-  if (t.vec !== undefined) return v.map((x) => toJson(t.vec, x));
-  if (t.array !== undefined) return v.map((x) => toJson(t.array, x));
-  if (t.option !== undefined) return v === null || v === undefined ? null : toJson(t.option, v);
-  if (t.tuple !== undefined) return t.tuple.map((x, i) => toJson(x, v[i]));
-  throw new TypeError(`bad type expression ${JSON.stringify(t)}`);
+  return jsonOrMalformed(() => {
+    if (typeof obj === 'string') obj = parseJsonText(obj);
+    if (!isPlainObject(obj)) throw malformed('expected a JSON object');
+    if (obj.format !== BUNDLE_FORMAT) throw malformed(`format must be ${JSON.stringify(BUNDLE_FORMAT)}`);
+    return fromJsonFields(SCHEMA.ReceiptBundle.struct, obj, '', ['format']);
+  });
 }
 
 /** A bundle value in the JSON form of §13.2 (an object for JSON.stringify). */
@@ -342,35 +206,22 @@ export class Tracker {
 }
 
 // =============================================================================================
-// §13.3 verification
+// §13.3 the steps C, B, R and V
 
 /**
- * §13.3: verifies `bundle` against `genesis` (a Genesis value, e.g. from genesisFromToml).
- * `bundle` is a bundle value, or its canonical bytes (Uint8Array), or its JSON form (an object
- * with `format`, or a JSON string). Throws BundleError { code, at }. Returns what was proved:
- *   { id, record, height, time, logIndex, signer, checkpoint, witnesses }
- * with `record` the decoded SignedRecord, `height`/`time`/`logIndex` BigInt, `signer` the member
- * ({ address, role, name, uscc }) the tracker last gave the signer key to, or null (looked up after
- * every step, extensions included), `checkpoint` the newest Checkpoint (the block's, or the last
- * extension's) and `witnesses` [{ key, member }] of the witness signatures on that checkpoint
- * (all verified; `member` the address the tracker gave the key to, or null).
+ * The checks of §13.3 bound to one genesis and one tracker, for the receipt-bundle verifier below
+ * and the trace-proof verifier (trace.js, §10.7 steps 1, 2 and 4). Each throws BundleError
+ * { code, at } with the §13.4 code ('bundle.*' or 'certificate.*') at the step path given.
+ *
+ *   checkpoint(S, at)           C: a SignedCheckpoint against the set the tracker gives its height
+ *   block(B, at)                B: a CertifiedBlock; returns { header, from, to } (its log range)
+ *   record(P, block, at)        R: a ProvenRecord in a block B returned; returns the decoded record
+ *   validatorStep(V, at, lo, hi)  V: a ValidatorStep of height in [lo, hi) (BigInt), above every
+ *                               earlier step; applies its governance records to the tracker
+ *
+ * and carries `tracker` and `genesisHash`. Heights and indexes are compared as BigInt.
  */
-export function verifyBundle(genesis, bundle) {
-  if (bundle instanceof Uint8Array) bundle = decodeBundle(bundle);
-  else if (typeof bundle === 'string' || (isPlainObject(bundle) && 'format' in bundle)) bundle = parseBundleJson(bundle);
-  else {
-    // A value: normalised through its canonical bytes (Numbers → BigInt, undefined → null, a
-    // private copy), which also refuses a value of the wrong shape.
-    let bytes;
-    try {
-      bytes = encodeBundle(bundle);
-    } catch (err) {
-      if (err instanceof EncodeError) throw malformed(err.message);
-      throw err;
-    }
-    bundle = decodeBundle(bytes);
-  }
-
+export function bundleSteps(genesis) {
   const gHash = genesisHashOf(genesis);
   const chainId = genesis.chain_id;
   const maxRecordBytes = genesis.params.max_record_bytes;
@@ -467,11 +318,54 @@ export function verifyBundle(genesis, bundle) {
     lastStepHeight = h;
   }
 
+  return Object.freeze({
+    tracker,
+    genesisHash: gHash,
+    checkpoint: checkC,
+    block: checkB,
+    record: checkR,
+    validatorStep: checkV,
+  });
+}
+
+// =============================================================================================
+// §13.3 verification
+
+/**
+ * §13.3: verifies `bundle` against `genesis` (a Genesis value, e.g. from genesisFromToml).
+ * `bundle` is a bundle value, or its canonical bytes (Uint8Array), or its JSON form (an object
+ * with `format`, or a JSON string). Throws BundleError { code, at }. Returns what was proved:
+ *   { id, record, height, time, logIndex, signer, checkpoint, witnesses }
+ * with `record` the decoded SignedRecord, `height`/`time`/`logIndex` BigInt, `signer` the member
+ * ({ address, role, name, uscc }) the tracker last gave the signer key to, or null (looked up after
+ * every step, extensions included), `checkpoint` the newest Checkpoint (the block's, or the last
+ * extension's) and `witnesses` [{ key, member }] of the witness signatures on that checkpoint
+ * (all verified; `member` the address the tracker gave the key to, or null).
+ */
+export function verifyBundle(genesis, bundle) {
+  if (bundle instanceof Uint8Array) bundle = decodeBundle(bundle);
+  else if (typeof bundle === 'string' || (isPlainObject(bundle) && 'format' in bundle)) bundle = parseBundleJson(bundle);
+  else {
+    // A value: normalised through its canonical bytes (Numbers → BigInt, undefined → null, a
+    // private copy), which also refuses a value of the wrong shape.
+    let bytes;
+    try {
+      bytes = encodeBundle(bundle);
+    } catch (err) {
+      if (err instanceof EncodeError) throw malformed(err.message);
+      throw err;
+    }
+    bundle = decodeBundle(bytes);
+  }
+
+  const steps = bundleSteps(genesis);
+  const { tracker } = steps;
+
   // ---- the bundle ----
   const blockHeight = BigInt(bundle.block.checkpoint.header.height);
-  bundle.validators.forEach((V, i) => checkV(V, `validators[${i}]`, 1n, blockHeight));
-  const block = checkB(bundle.block, 'block');
-  const record = checkR(bundle.record, block, 'record');
+  bundle.validators.forEach((V, i) => steps.validatorStep(V, `validators[${i}]`, 1n, blockHeight));
+  const block = steps.block(bundle.block, 'block');
+  const record = steps.record(bundle.record, block, 'record');
 
   let prev = bundle.block.checkpoint;
   bundle.extensions.forEach((ext, k) => {
@@ -482,8 +376,8 @@ export function verifyBundle(genesis, bundle) {
     const nextHeight = BigInt(ext.checkpoint.header.height);
     if (!(nextHeight > prevHeight))
       throw new BundleError('bundle.order', `${at}.checkpoint`, `height ${nextHeight} not above ${prevHeight}`);
-    ext.validators.forEach((V, i) => checkV(V, `${at}.validators[${i}]`, prevHeight, nextHeight));
-    checkC(ext.checkpoint, `${at}.checkpoint`);
+    ext.validators.forEach((V, i) => steps.validatorStep(V, `${at}.validators[${i}]`, prevHeight, nextHeight));
+    steps.checkpoint(ext.checkpoint, `${at}.checkpoint`);
     const cat = `${at}.consistency`;
     const c = ext.consistency;
     const oldCp = prev.checkpoint;
@@ -495,7 +389,7 @@ export function verifyBundle(genesis, bundle) {
         `proof from ${c.old_size} to ${c.new_size}, checkpoints have ${oldCp.log_size} and ${newCp.log_size}`,
       );
     try {
-      merkle.verifyConsistency(c.old_size, c.new_size, oldCp.log_root, newCp.log_root, c.path);
+      ledgerMerkle.verifyConsistency(c.old_size, c.new_size, oldCp.log_root, newCp.log_root, c.path);
     } catch (err) {
       if (err instanceof ProofError) throw new BundleError('bundle.consistency', cat, err.message);
       throw err;

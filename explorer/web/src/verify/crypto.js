@@ -1,4 +1,5 @@
-// Hashes, identifiers and signatures of docs/SPEC.md §3, §4, §5 and §9.3.
+// Hashes, identifiers and signatures of docs/SPEC.md §3, §4, §5, and the state hash and
+// write-set proofs of §9.3.
 //
 // Browser-safe: @noble/hashes and @noble/curves only (pure JS, no WebCrypto needed).
 
@@ -16,6 +17,7 @@ import {
   utf8,
 } from './bytes.js';
 import { encode } from './codec.js';
+import { ledgerMerkle, ProofError } from './merkle.js';
 
 // =============================================================================================
 // Hashes and identifiers (§1, §5)
@@ -111,37 +113,69 @@ export function commitment(identity, salt) {
 }
 
 // =============================================================================================
-// State hash (§9.3)
+// State hash and write-set proofs (§9.3)
+
+const STATE_CONTEXT = 'shanlian/state/v2';
 
 /**
- * ws = blake3(for each (key, value) in write-set order:
- *               LE32(len(key)) ‖ key ‖ (0x01 ‖ LE32(len(value)) ‖ value | 0x00)).
+ * The bytes of one write-set entry (§9.3):
+ *   LE32(len(key)) ‖ key ‖ (0x01 ‖ LE32(len(value)) ‖ value   — a put
+ *                           | 0x00                             — a deletion, value null).
+ * The tree's leaf hash is blake3(0x00 ‖ these bytes).
+ */
+export function writeSetLeaf(key, value) {
+  assertBytes(key, 'write-set key');
+  if (value === null || value === undefined) return concat(le32(key.length), key, new Uint8Array([0]));
+  assertBytes(value, 'write-set value');
+  return concat(le32(key.length), key, new Uint8Array([1]), le32(value.length), value);
+}
+
+/**
+ * root(h) of §9.3: the RFC 9162 tree of §6 (BLAKE3, 0x00 / 0x01 prefixes) over the entries'
+ * leaf bytes in write-set order; blake3("") for an empty write set.
  * `writeSet` is a list of { key: Uint8Array, value: Uint8Array | null } (null = deletion). It is
  * sorted here by key bytes (a prefix sorts first, §9.2); a repeated key is refused, since the
  * write set lists each key once.
  */
-export function writeSetHash(writeSet) {
+export function writeSetRoot(writeSet) {
   const entries = writeSet.slice().sort((a, b) => compareBytes(a.key, b.key));
-  const parts = [];
-  for (let i = 0; i < entries.length; i++) {
-    const { key, value } = entries[i];
-    assertBytes(key, 'write-set key');
-    if (i > 0 && compareBytes(entries[i - 1].key, key) === 0)
-      throw new RangeError('write set lists a key twice');
-    parts.push(le32(key.length), key);
-    if (value === null || value === undefined) parts.push(new Uint8Array([0]));
-    else parts.push(new Uint8Array([1]), le32(assertBytes(value, 'write-set value').length), value);
-  }
-  return blake3(concat(...parts));
+  for (let i = 1; i < entries.length; i++)
+    if (compareBytes(entries[i - 1].key, entries[i].key) === 0) throw new RangeError('write set lists a key twice');
+  return ledgerMerkle.root(entries.map(({ key, value }) => writeSetLeaf(key, value)));
 }
 
 /**
- * state_hash(h) = blake3("shanlian/state/v1" ‖ 0x00 ‖ state_hash(h − 1) ‖ LE64(h) ‖ ws).
- * For the genesis state pass the genesis hash as `previous` and height 0 (§9.3).
+ * state_hash(h) = blake3("shanlian/state/v2" ‖ 0x00 ‖ state_hash(h − 1) ‖ LE64(h) ‖ root(h)),
+ * from the write-set root. For the genesis state pass the genesis hash as `previous`, height 0.
  */
-export function stateHash(previous, height, writeSet) {
+export function stateHashOfRoot(previous, height, root) {
   assertBytes(previous, 'previous state hash', 32);
-  return blake3(utf8('shanlian/state/v1'), new Uint8Array([0]), previous, le64(height), writeSetHash(writeSet));
+  assertBytes(root, 'write-set root', 32);
+  return blake3(utf8(STATE_CONTEXT), new Uint8Array([0]), previous, le64(height), root);
+}
+
+/** state_hash(h) of a whole write set (§9.3): stateHashOfRoot over writeSetRoot(writeSet). */
+export function stateHash(previous, height, writeSet) {
+  return stateHashOfRoot(previous, height, writeSetRoot(writeSet));
+}
+
+/**
+ * Checks a WriteSetProof (§9.3) against the header of height `height` whose state hash is
+ * `headerStateHash`: the root is recomputed from blake3(0x00 ‖ leaf(key, value)), index, size and
+ * path as for a log inclusion proof (§6: an index ≥ size or a path of the wrong length fails),
+ * then state_hash(height) from previous_state_hash and that root. Returns true, or throws a
+ * ProofError (merkle.js) — code 'root_mismatch' when the state hash differs.
+ */
+export function verifyWriteSetProof(proof, height, headerStateHash) {
+  const { key, value, index, size, path, previous_state_hash: previous } = proof;
+  const m = ledgerMerkle;
+  const leaf = m.leafHash(writeSetLeaf(key, value));
+  // The inclusion proof is checked against the root it implies: verifyInclusion needs a root,
+  // and the one to trust is only known through the state hash, so recompute it along the path.
+  const root = m.rootFromInclusion(leaf, index, size, path);
+  if (!equalBytes(stateHashOfRoot(previous, height, root), headerStateHash))
+    throw new ProofError('root_mismatch', `state hash of height ${height} differs`);
+  return true;
 }
 
 // =============================================================================================

@@ -2,12 +2,17 @@
 //
 //   bytes   hex, concatenation, equality, LE32/LE64
 //   codec   strict canonical bincode decode/encode of every §2 structure
-//   crypto  BLAKE3, signing messages, ids and hashes, strict Ed25519 (dalek verify_strict)
+//   crypto  BLAKE3, signing messages, ids and hashes, state hash and write-set proofs (§9.3),
+//           strict Ed25519 (dalek verify_strict)
 //   merkle  RFC 9162 inclusion / consistency proofs (§6), generic over the hash
 //   genesis genesis TOML value → Genesis, libp2p peer ids ↔ node keys
 //   fields  §8.1 Record::from_bytes: size, strict decoding, stateless field checks
 //   certificate  §7.2 commit certificates, §7.4 checkpoints and witnesses
+//   jsonform the JSON form of bundles and trace proofs (§13.2, §10.6)
 //   bundle  §13 receipt bundles: bytes, JSON form, verification
+//   rows    §9.1 trace-row keys and values
+//   lottery §11 lottery split
+//   trace   §10.6–§10.8 trace proofs: bytes, JSON form, verification (§10.4 walk)
 
 export {
   toHex,
@@ -38,8 +43,11 @@ export {
   validatorSetHash,
   checkpointOf,
   commitment,
-  writeSetHash,
+  writeSetLeaf,
+  writeSetRoot,
+  stateHashOfRoot,
   stateHash,
+  verifyWriteSetProof,
   decompressPoint,
   verifyStrict,
   verifyStrictDetailed,
@@ -81,4 +89,38 @@ export {
   bundleToJson,
   verifyBundle,
   checkBundle,
+  bundleSteps,
 } from './bundle.js';
+
+export { JsonFormError, fromJson, toJson, parseJsonText } from './jsonform.js';
+
+export {
+  TRACE_FAMILIES,
+  INFLOW,
+  OUTFLOW,
+  HOLE,
+  traceRowKey,
+  parseTraceRowKey,
+  decodeTraceRow,
+  fundId,
+  sameFund,
+} from './rows.js';
+
+export { lotterySplit } from './lottery.js';
+
+export {
+  TRACE_FORMAT,
+  MAX_TRACE_DEPTH,
+  TraceError,
+  decodeTraceProof,
+  encodeTraceProof,
+  parseTraceProofJson,
+  traceProofToJson,
+  fundToJson,
+  fundLabel,
+  verifyTrace,
+  checkTrace,
+  traceResultToJson,
+  followRows,
+  sourcesOfRows,
+} from './trace.js';

@@ -146,16 +146,15 @@ export function makeMerkle(hasher) {
   }
 
   /**
-   * RFC 9162 §2.1.3.2: verifies that `leafHash` is leaf `index` of the tree of `size` leaves with
-   * root `root`. Returns true or throws ProofError. The proof length must be exact: it is
-   * checked up front against the length the (index, size) pair implies (inner + border hashes),
-   * and the RFC loop's own `sn` checks then hold by construction.
+   * RFC 9162 §2.1.3.2 steps 1–5: the root that `proof` implies for `leafHash` as leaf `index` of
+   * a tree of `size` leaves. Throws ProofError for index ≥ size or a proof of the wrong length:
+   * the length is checked up front against the length the (index, size) pair implies (inner +
+   * border hashes), and the RFC loop's own `sn` checks then hold by construction.
    */
-  function verifyInclusion(leafHash, index, size, proof, rootHash) {
+  function rootFromInclusion(leafHash, index, size, proof) {
     const idx = toU64(index, 'index');
     const n = toU64(size, 'size');
     checkHash(leafHash, 'leaf hash');
-    checkHash(rootHash, 'root');
     checkProof(proof);
     if (idx >= n) throw new ProofError('index_out_of_range', `index ${idx} ≥ size ${n}`);
     const inner = bitLength(idx ^ (n - 1n));
@@ -181,6 +180,17 @@ export function makeMerkle(hasher) {
       sn >>= 1n;
     }
     if (sn !== 0n) throw new ProofError('wrong_proof_length', 'proof shorter than the path');
+    return r;
+  }
+
+  /**
+   * RFC 9162 §2.1.3.2: verifies that `leafHash` is leaf `index` of the tree of `size` leaves with
+   * root `root`. Returns true or throws ProofError (see rootFromInclusion; 'root_mismatch' when
+   * the recomputed root differs).
+   */
+  function verifyInclusion(leafHash, index, size, proof, rootHash) {
+    checkHash(rootHash, 'root');
+    const r = rootFromInclusion(leafHash, index, size, proof);
     if (!equalBytes(r, rootHash)) throw new ProofError('root_mismatch', 'recomputed root differs');
     return true;
   }
@@ -253,6 +263,7 @@ export function makeMerkle(hasher) {
     root,
     inclusionPath,
     consistencyProof,
+    rootFromInclusion,
     verifyInclusion,
     verifyConsistency,
   });

@@ -419,12 +419,26 @@ export const SCHEMA = {
       ['to', { option: { tuple: ['ProjectId', 'u64'] } }],
     ],
   },
+  // A refund hole [start, end) on a fund's axis; the start is in the row's key.
+  HoleRow: { struct: [['record', 'RecordId'], ['end', 'u64']] },
   Location: { struct: [['height', 'u64'], ['index', 'u32']] },
 
-  // ---- §9.1 trace-row group values: Vec<(u64 position, row)> ----
+  // ---- §9.1 trace-row group values as a node stores them: Vec<(u64 position, row)> ----
   SourceRows: { vec: { tuple: ['u64', 'SourceRow'] } }, // family 0x20
   OutflowRows: { vec: { tuple: ['u64', 'OutflowRow'] } }, // family 0x21
-  HoleRows: { vec: { tuple: ['u64', 'u64'] } }, // family 0x22: (start, end) of each hole
+  HoleRows: { vec: { tuple: ['u64', 'HoleRow'] } }, // family 0x22, rows in commit order
+
+  // ---- §9.3 write-set proof ----
+  WriteSetProof: {
+    struct: [
+      ['key', 'Bytes'],
+      ['value', { option: 'Bytes' }], // None = a deletion
+      ['index', 'u64'],
+      ['size', 'u64'],
+      ['path', { vec: HASH }],
+      ['previous_state_hash', HASH],
+    ],
+  },
 
   // ---- §13.1 receipt bundles ----
   InclusionProof: { struct: [['leaf_index', 'u64'], ['tree_size', 'u64'], ['path', { vec: HASH }]] },
@@ -447,6 +461,21 @@ export const SCHEMA = {
       ['block', 'CertifiedBlock'],
       ['record', 'ProvenRecord'],
       ['extensions', { vec: 'Extension' }],
+    ],
+  },
+
+  // ---- §10.6 trace proofs ----
+  Direction: { enum: [['Forward'], ['Reverse']] },
+  ProvenRow: { struct: [['block', 'u32'], ['proof', 'WriteSetProof']] },
+  BlockRecord: { struct: [['block', 'u32'], ['record', 'ProvenRecord']] },
+  TraceProof: {
+    struct: [
+      ['direction', 'Direction'],
+      ['subject', 'RecordId'],
+      ['validators', { vec: 'ValidatorStep' }],
+      ['blocks', { vec: 'CertifiedBlock' }],
+      ['records', { vec: 'BlockRecord' }],
+      ['rows', { vec: 'ProvenRow' }],
     ],
   },
 };
