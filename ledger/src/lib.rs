@@ -18,6 +18,7 @@
 //! * [`verify`]: the full-chain verifier;
 //! * [`proofs`]: receipt bundles and their extensions, built from a store;
 //! * [`trace`]: where did a donation go, and its trace proof;
+//! * [`demo`]: a year of realistic records, for the demo network;
 //! * [`fault`]: failures that are not verdicts;
 //! * [`keyfile`]: private key files kept as a validator's should be.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -29,6 +30,7 @@ pub use shanlian_core::{
 };
 
 pub mod chain;
+pub mod demo;
 pub mod fault;
 pub mod journal;
 pub mod keyfile;

@@ -335,6 +335,10 @@ pub fn verify_store_with(
                 tiles.apply(writes);
                 if opts.deep {
                     derived.extend(tr.trace_groups);
+                    derived.push((
+                        t::height_key(t::RECORD_OFFSETS, height),
+                        p.block.record_offsets(),
+                    ));
                     derived.extend(tr.index_writes);
                     derived.push((
                         t::header_hash_key(&header.hash()),

@@ -174,7 +174,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         }
     };
     if !dir.join("genesis.toml").exists() {
-        testnet(args.validators, 0, &dir, args.base_port).map_err(|e| e.to_string())?;
+        testnet(args.validators, 0, &dir, args.base_port, None).map_err(|e| e.to_string())?;
     }
     let genesis = Genesis::from_toml(
         &std::fs::read_to_string(dir.join("genesis.toml")).map_err(|e| e.to_string())?,

@@ -66,10 +66,13 @@ enum Command {
         /// The folder to write (created if missing).
         #[arg(long)]
         out: PathBuf,
-        /// First consensus port; gossip, HTTP and metrics ports start 50,
-        /// 100 and 150 higher.
+        /// First consensus port; gossip, HTTP, metrics and explorer ports
+        /// start 50, 100, 150 and 200 higher.
         #[arg(long, default_value_t = 27000)]
         base_port: u16,
+        /// The built web page the explorers serve (explorer/web/dist).
+        #[arg(long)]
+        web: Option<PathBuf>,
     },
     /// Run a node from its configuration file.
     Run {
@@ -98,6 +101,10 @@ enum Command {
         /// Stop after this many demo donations are committed (0 = run until Ctrl-C).
         #[arg(long, default_value_t = 0)]
         donations: u64,
+        /// The built web page the explorers serve (default
+        /// explorer/web/dist, when it exists).
+        #[arg(long)]
+        web: Option<PathBuf>,
     },
     /// Measure committed records per second and commit latency of a local
     /// network of validators on this machine (one JSON object per line).
@@ -145,7 +152,8 @@ pub fn main() -> ExitCode {
             observers,
             out,
             base_port,
-        } => testnet(validators, observers, &out, base_port)
+            web,
+        } => testnet(validators, observers, &out, base_port, web.as_deref())
             .map(|()| {
                 println!(
                     "wrote a {validators}-validator network to {}",
@@ -171,7 +179,8 @@ pub fn main() -> ExitCode {
             dir,
             base_port,
             donations,
-        } => crate::localnet::run(validators, &dir, base_port, donations),
+            web,
+        } => crate::localnet::run(validators, &dir, base_port, donations, web),
         Command::Bench(args) => crate::bench::run(args),
     };
     match result {
@@ -265,7 +274,7 @@ fn init(
     Ok(())
 }
 
-/// The configuration `init` writes for a node on ports `port..port + 4`.
+/// The configuration `init` writes for a node on ports `port..=port + 4`.
 fn init_config(moniker: &str, port: u16, joining: bool) -> crate::config::Config {
     crate::config::Config {
         moniker: moniker.into(),
@@ -279,6 +288,9 @@ fn init_config(moniker: &str, port: u16, joining: bool) -> crate::config::Config
         gossip_listen: format!("/ip4/0.0.0.0/tcp/{}", port + 1),
         gossip_peers: Vec::new(),
         metrics: Some(format!("127.0.0.1:{}", port + 3)),
+        explorer: Some(format!("0.0.0.0:{}", port + 4)),
+        explorer_web: None,
+        explorer_rate: None,
         joining,
         member_key_passphrase: None,
         signer_state: None,

@@ -57,6 +57,19 @@ config! {
     pub http: String,
     /// Record gossip (a second swarm, separate from consensus) listen address.
     pub gossip_listen: String,
+    /// The public explorer: the JSON API under /api/v1 (with proofs), its
+    /// OpenAPI document, and the donor's web page, e.g. "0.0.0.0:8080".
+    /// Leave the setting out to serve no explorer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explorer: Option<String>,
+    /// The built web page the explorer serves at / (explorer/web/dist, made
+    /// by `npm run build`). Leave it out to serve the API only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explorer_web: Option<PathBuf>,
+    /// Requests per second one client address may make to the explorer on
+    /// average (bursts of twice as many); 0 turns the limit off. Default 200.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explorer_rate: Option<u32>,
     /// The other nodes' gossip addresses, in the same form as `peers`.
     pub gossip_peers: Vec<String>,
     /// Prometheus metrics (GET /metrics), e.g. "127.0.0.1:29000". Leave the
@@ -116,6 +129,9 @@ impl Config {
             }
         }
         if let Some(p) = c.signer_state.as_mut().filter(|p| p.is_relative()) {
+            *p = base.join(&*p);
+        }
+        if let Some(p) = c.explorer_web.as_mut().filter(|p| p.is_relative()) {
             *p = base.join(&*p);
         }
         Ok(c)
@@ -197,16 +213,17 @@ pub fn testnet(
     observers: usize,
     out: &Path,
     base_port: u16,
+    web: Option<&Path>,
 ) -> Result<(), ConfigError> {
     let total = validators + observers;
     if validators == 0 || total > 50 {
         return Err(file_err(
             out,
-            "between 1 and 50 nodes (ports are base + i, + 50 + i, + 100 + i, + 150 + i)",
+            "between 1 and 50 nodes (ports are base + i, + 50 + i, + 100 + i, + 150 + i, + 200 + i)",
         ));
     }
-    if base_port as usize + 200 > u16::MAX as usize {
-        return Err(file_err(out, "base port too high: ports run to base + 199"));
+    if base_port as usize + 250 > u16::MAX as usize {
+        return Err(file_err(out, "base port too high: ports run to base + 249"));
     }
     std::fs::create_dir_all(out).map_err(|e| file_err(out, e))?;
     let roles = [
@@ -225,11 +242,19 @@ pub fn testnet(
         } else {
             Role::Charity
         };
+        // The first four are the city's bureau, charity federation,
+        // lottery centre and an auditor, as in a real deployment.
+        const NAMES: [&str; 4] = [
+            "深圳市民政局 (local)",
+            "深圳市慈善会 (local)",
+            "深圳市福利彩票发行中心 (local)",
+            "深圳示例会计师事务所 (local)",
+        ];
         members.push(GenesisMember {
-            name: if i < validators {
-                format!("validator-{i}")
-            } else {
-                format!("member-{i}")
+            name: match i {
+                i if i < validators && i < NAMES.len() => NAMES[i].into(),
+                i if i < validators => format!("validator-{i}"),
+                i => format!("member-{i}"),
             },
             role,
             uscc: uscc("53440300MJL0000", i),
@@ -241,7 +266,7 @@ pub fn testnet(
     }
     let charity = Keypair::generate();
     members.push(GenesisMember {
-        name: "charity-a".into(),
+        name: "深圳市红十字会 (local, charity-a)".into(),
         role: Role::Charity,
         uscc: uscc("53440300MJL0001", 0),
         public_key: charity.public(),
@@ -288,6 +313,9 @@ pub fn testnet(
             peers: (0..total).filter(|j| *j != i).map(|j| addr(j, 0)).collect(),
             http: format!("127.0.0.1:{}", base_port as usize + 100 + i),
             gossip_listen: format!("/ip4/127.0.0.1/tcp/{}", base_port as usize + 50 + i),
+            explorer: Some(format!("127.0.0.1:{}", base_port as usize + 200 + i)),
+            explorer_web: web.map(Path::to_path_buf),
+            explorer_rate: None,
             gossip_peers: (0..total)
                 .filter(|j| *j != i)
                 .map(|j| addr(j, 50))
@@ -320,6 +348,9 @@ mod template_tests {
             peers: vec!["/ip4/127.0.0.1/tcp/2/p2p/x".into()],
             http: "127.0.0.1:3".into(),
             gossip_listen: "/ip4/0.0.0.0/tcp/4".into(),
+            explorer: Some("0.0.0.0:8080".into()),
+            explorer_web: Some("/srv/shanlian/web".into()),
+            explorer_rate: Some(100),
             gossip_peers: vec![],
             metrics: Some("127.0.0.1:5".into()),
             joining: true,

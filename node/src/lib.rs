@@ -20,6 +20,7 @@ pub mod codec;
 pub mod config;
 pub mod ctx;
 pub mod demo;
+pub mod explorer;
 pub mod gossip;
 pub mod http;
 pub mod localnet;

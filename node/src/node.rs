@@ -107,6 +107,8 @@ pub struct Node {
     pub members: watch::Receiver<Membership>,
     /// The double-signing guard (reports whether signing stopped).
     pub signer: Arc<SignGuard>,
+    /// The committed height, updated after every commit.
+    pub heights: watch::Receiver<u64>,
 }
 
 /// The libp2p peer id at the end of an address (`…/p2p/<id>`).
@@ -196,6 +198,7 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
         .map_err(|e| StartError::NodeKey(e.to_string()))?;
     let identity = NetworkIdentity::new(opts.moniker.clone(), net_key, Some(address.to_string()));
     let metrics = Metrics::register(&opts.moniker);
+    let (heights_tx, heights) = watch::channel(store.tip()?.map_or(0, |t| t.height));
     let app = App::new(
         ctx.clone(),
         state,
@@ -206,6 +209,7 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
         metrics.clone(),
         opts.fault,
         members_tx,
+        heights_tx,
     )?;
     let (channels, engine) = malachitebft_app_channel::start_engine(
         ctx,
@@ -242,6 +246,7 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
         metrics,
         members: members_rx,
         signer: guard,
+        heights,
     })
 }
 

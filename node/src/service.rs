@@ -66,6 +66,22 @@ pub fn run(config: &Path, fault: Option<Fault>, keys: KeyOptions) -> Result<(), 
         let http = tokio::net::TcpListener::bind(&cfg.http)
             .await
             .map_err(|e| format!("`http` = {}: {e} (is the port in use?)", cfg.http))?;
+        let explorer_listener = match &cfg.explorer {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| format!("`explorer` = {addr}: {e} (is the port in use?)"))?,
+            ),
+            None => None,
+        };
+        if let Some(web) = &cfg.explorer_web {
+            if !web.join("index.html").exists() {
+                return Err(format!(
+                    "`explorer_web` = {}: no index.html there (build the page: cd explorer/web && npm ci && npm run build)",
+                    web.display()
+                ));
+            }
+        }
         let metrics_listener = match &cfg.metrics {
             Some(addr) => Some(
                 tokio::net::TcpListener::bind(addr)
@@ -125,6 +141,40 @@ pub fn run(config: &Path, fault: Option<Fault>, keys: KeyOptions) -> Result<(), 
             tokio::spawn(async move {
                 if let Err(e) = axum::serve(listener, app).await {
                     tracing::error!(error = %e, "metrics endpoint stopped");
+                }
+            });
+        }
+        if let Some(listener) = explorer_listener {
+            let submitter = crate::explorer::NodeSubmitter {
+                admissions: node.admissions.clone(),
+                genesis_hash: node.genesis.hash(),
+                pool: node.pool.clone(),
+                gossip: Some(publisher.clone()),
+            };
+            let explorer = shanlian_explorer::Explorer::new(
+                std::sync::Arc::new(node.store.clone()),
+                Some(std::sync::Arc::new(submitter)),
+                node.genesis.clone(),
+                shanlian_explorer::Settings {
+                    web_dir: cfg.explorer_web.clone(),
+                    rate_per_second: cfg.explorer_rate.unwrap_or(200),
+                    burst: cfg.explorer_rate.unwrap_or(200).saturating_mul(2),
+                    ..Default::default()
+                },
+            );
+            let notifier = explorer.notifier();
+            let mut heights = node.heights.clone();
+            tokio::spawn(async move {
+                while heights.changed().await.is_ok() {
+                    let h = *heights.borrow_and_update();
+                    notifier.committed(h);
+                }
+            });
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            tracing::info!(%addr, "explorer serving");
+            tokio::spawn(async move {
+                if let Err(e) = explorer.serve(listener, shutdown_signal()).await {
+                    tracing::error!(error = %e, "explorer stopped");
                 }
             });
         }

@@ -50,6 +50,59 @@ pub struct BlockData {
     pub records: Vec<Vec<u8>>,
 }
 
+impl BlockData {
+    /// Where each record's length prefix starts, counted from the first
+    /// record's (the `0x3d` index value: u32 LE each).
+    pub fn record_offsets(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.records.len() * 4);
+        let mut at = 0u64;
+        for r in &self.records {
+            out.extend_from_slice(&(at.min(u64::from(u32::MAX)) as u32).to_le_bytes());
+            at += 8 + r.len() as u64;
+        }
+        out
+    }
+
+    /// The bytes of record `index` in an encoded block, given where its
+    /// length prefix starts after the first record's (`record_offsets`).
+    pub fn record_at_offset(bytes: &[u8], offset: usize) -> Result<&[u8], codec::DecodeError> {
+        let bad = || codec::DecodeError::Malformed("block record offset".into());
+        let (_, head) = codec::decode_prefix::<Header>(bytes)?;
+        let at = head.checked_add(8 + offset).ok_or_else(bad)?;
+        let len = bytes.get(at..at + 8).ok_or_else(bad)?;
+        let len = usize::try_from(u64::from_le_bytes(len.try_into().map_err(|_| bad())?))
+            .map_err(|_| bad())?;
+        let end = (at + 8).checked_add(len).ok_or_else(bad)?;
+        bytes.get(at + 8..end).ok_or_else(bad)
+    }
+
+    /// The bytes of record `index` inside an encoded block, found without
+    /// decoding the other records (`None` past the last one).
+    pub fn record_in(bytes: &[u8], index: usize) -> Result<Option<&[u8]>, codec::DecodeError> {
+        let bad = || codec::DecodeError::Malformed("block records".into());
+        let (_, mut at) = codec::decode_prefix::<Header>(bytes)?;
+        let read_u64 = |at: usize| -> Result<u64, codec::DecodeError> {
+            let b = bytes.get(at..at + 8).ok_or_else(bad)?;
+            Ok(u64::from_le_bytes(b.try_into().map_err(|_| bad())?))
+        };
+        let count = read_u64(at)?;
+        at += 8;
+        if index as u64 >= count {
+            return Ok(None);
+        }
+        for i in 0..=index {
+            let len = usize::try_from(read_u64(at)?).map_err(|_| bad())?;
+            at += 8;
+            let end = at.checked_add(len).ok_or_else(bad)?;
+            if i == index {
+                return bytes.get(at..end).map(Some).ok_or_else(bad);
+            }
+            at = end;
+        }
+        Ok(None)
+    }
+}
+
 /// One validator: address, current key and voting power.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -383,6 +436,41 @@ mod tests {
                 })
                 .collect(),
         )
+    }
+
+    #[test]
+    fn one_record_is_found_in_an_encoded_block() {
+        let b = BlockData {
+            header: Header {
+                chain_id: "c".into(),
+                height: 3,
+                time: Timestamp(5),
+                prev_hash: [1; 32],
+                log_size: 3,
+                log_root: [2; 32],
+                record_root: [3; 32],
+                state_hash: [4; 32],
+                proposer: Address([5; 20]),
+                validator_set_hash: [6; 32],
+            },
+            records: vec![b"a".to_vec(), Vec::new(), b"xyz".to_vec()],
+        };
+        let bytes = codec::encode(&b);
+        for (i, r) in b.records.iter().enumerate() {
+            assert_eq!(BlockData::record_in(&bytes, i).unwrap(), Some(&r[..]));
+        }
+        assert_eq!(BlockData::record_in(&bytes, 3).unwrap(), None);
+        let offsets = b.record_offsets();
+        for (i, r) in b.records.iter().enumerate() {
+            let o = u32::from_le_bytes(offsets[4 * i..4 * i + 4].try_into().unwrap());
+            assert_eq!(
+                BlockData::record_at_offset(&bytes, o as usize).unwrap(),
+                &r[..]
+            );
+        }
+        assert!(BlockData::record_at_offset(&bytes, 1_000).is_err());
+        assert!(BlockData::record_in(&bytes[..bytes.len() - 1], 2).is_err());
+        assert!(BlockData::record_in(b"junk", 0).is_err());
     }
 
     #[test]

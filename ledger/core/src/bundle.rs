@@ -471,3 +471,80 @@ pub fn verify(genesis: &Genesis, bundle: &ReceiptBundle) -> Result<Proved, Bundl
         witnesses,
     })
 }
+
+/// From a checkpoint a client trusted to a newer one (SPEC §13.6): the
+/// governance evidence from genesis to the newer height, both signed
+/// checkpoints, and the consistency proof between their logs (absent when
+/// the old log is empty or as large as the new one).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointProof {
+    pub validators: Vec<ValidatorStep>,
+    pub old: SignedCheckpoint,
+    pub new: SignedCheckpoint,
+    #[serde(default)]
+    pub consistency: Option<ConsistencyProof>,
+}
+
+/// Verifies a checkpoint proof against a genesis (SPEC §13.6): both
+/// checkpoints certified by the sets followed from genesis, the newer one
+/// not older, and the older log a prefix of the newer. Returns both
+/// checkpoints. A client that remembered `old` compares it with what it
+/// remembered: a different header hash or log root at the same height means
+/// the server shows it another history.
+pub fn verify_checkpoints(
+    genesis: &Genesis,
+    p: &CheckpointProof,
+) -> Result<(Checkpoint, Checkpoint), BundleError> {
+    let mut run = Run::new(genesis);
+    let (old, new) = (&p.old.header, &p.new.header);
+    if old.height == 0 || old.height > new.height {
+        return Err(BundleError::new(
+            "old",
+            Kind::Order("the old checkpoint must be at a height from 1 to the new one's"),
+        ));
+    }
+    for (i, s) in p.validators.iter().enumerate() {
+        run.step(s, &format!("validators[{i}]"), 1, new.height.max(1))?;
+    }
+    run.checkpoint(&p.old, "old")?;
+    run.checkpoint(&p.new, "new")?;
+    let (o, n) = (&p.old.checkpoint, &p.new.checkpoint);
+    match &p.consistency {
+        None if o.log_size == 0 || o.log_size == n.log_size => {
+            if o.log_size == n.log_size && o.log_root != n.log_root {
+                return Err(BundleError::new(
+                    "consistency",
+                    Kind::Consistency(ProofError::RootMismatch),
+                ));
+            }
+        }
+        None => {
+            return Err(BundleError::new(
+                "consistency",
+                Kind::ConsistencySizes {
+                    old: o.log_size,
+                    new: n.log_size,
+                    got_old: 0,
+                    got_new: 0,
+                },
+            ))
+        }
+        Some(c) => {
+            if c.old_size != o.log_size || c.new_size != n.log_size {
+                return Err(BundleError::new(
+                    "consistency",
+                    Kind::ConsistencySizes {
+                        old: o.log_size,
+                        new: n.log_size,
+                        got_old: c.old_size,
+                        got_new: c.new_size,
+                    },
+                ));
+            }
+            c.verify(&o.log_root, &n.log_root)
+                .map_err(|e| BundleError::new("consistency", Kind::Consistency(e)))?;
+        }
+    }
+    Ok((o.clone(), n.clone()))
+}

@@ -60,6 +60,13 @@ pub fn decode<T: bincode::Decode<()>>(bytes: &[u8]) -> Result<T, DecodeError> {
     Ok(value)
 }
 
+/// Decodes one value at the start of `bytes`; returns it and how many
+/// bytes it took.
+pub fn decode_prefix<T: bincode::Decode<()>>(bytes: &[u8]) -> Result<(T, usize), DecodeError> {
+    bincode::decode_from_slice::<T, _>(bytes, cfg())
+        .map_err(|e| DecodeError::Malformed(e.to_string()))
+}
+
 /// Decodes untrusted bytes and refuses any byte string other than the
 /// canonical encoding of the decoded value.
 pub fn decode_canonical<T: bincode::Decode<()> + bincode::Encode>(

@@ -89,6 +89,10 @@ pub const WRITE_SETS: u8 = 0x3b;
 /// records about a record (corrections and findings, which name it as
 /// their target): 0x3c || target id || height BE || index BE → ()
 pub const ANNOTATIONS: u8 = 0x3c;
+/// where each record of a block starts in its stored body, to read one
+/// record without walking the block: 0x3d || height BE → u32 LE per record,
+/// the offset of its length prefix from the start of the records
+pub const RECORD_OFFSETS: u8 = 0x3d;
 
 /// A state-table key: family byte then the canonical encoding of the key.
 pub fn state_key<K: bincode::Encode>(family: u8, key: &K) -> Vec<u8> {

@@ -37,6 +37,11 @@ impl<'a> WriteBatch<'a> {
 /// An ordered key-value store.
 pub trait Kv: Send + Sync {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Calls `f` with the value at `key`, where the backend can without
+    /// copying it (a large block, to take one record out); false if absent.
+    fn read(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> Result<bool, StoreError> {
+        Ok(self.get(key)?.map(|v| f(&v)).is_some())
+    }
     /// Entries with `from <= key < to`, in key order.
     fn range<'a>(&'a self, from: &[u8], to: &[u8]) -> KvIter<'a>;
     /// The last entry with `from <= key <= to`.
@@ -68,6 +73,9 @@ impl SledKv {
 impl Kv for SledKv {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.tree.get(key)?.map(|v| v.to_vec()))
+    }
+    fn read(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> Result<bool, StoreError> {
+        Ok(self.tree.get(key)?.map(|v| f(&v)).is_some())
     }
     fn range<'a>(&'a self, from: &[u8], to: &[u8]) -> KvIter<'a> {
         Box::new(self.tree.range(from.to_vec()..to.to_vec()).map(|r| {

@@ -23,6 +23,7 @@ use crate::state::{History, Location, State, Transition};
 use crate::types::*;
 use bincode::{Decode, Encode};
 use kv::{Kv, MemKv, SledKv, WriteBatch};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -62,6 +63,42 @@ pub struct Tip {
 #[derive(Clone)]
 pub struct Store {
     kv: Arc<dyn Kv>,
+    /// Complete log subtrees computed for proofs (they never change):
+    /// serving many proofs folds the same upper nodes once.
+    nodes: Arc<NodeCache>,
+}
+
+/// A bounded cache of complete log nodes (levels 4 and up, where a node
+/// costs folding 16 to 128 stored hashes).
+#[derive(Default)]
+struct NodeCache(std::sync::Mutex<HashMap<merkle::NodeId, Hash32>>);
+
+/// Most nodes kept (~3 MB).
+const NODE_CACHE: usize = 65_536;
+
+/// Tile nodes through the store's cache.
+struct CachedNodes<'a> {
+    tiles: merkle::TileNodes<'a, Blake3Hasher, Store>,
+    cache: &'a NodeCache,
+}
+
+impl merkle::NodeReader for CachedNodes<'_> {
+    fn node(&self, id: merkle::NodeId) -> Result<Option<Hash32>, merkle::StoreError> {
+        if id.level % merkle::TILE_HEIGHT < 4 {
+            return self.tiles.node(id);
+        }
+        if let Some(h) = self.cache.0.lock().ok().and_then(|c| c.get(&id).copied()) {
+            return Ok(Some(h));
+        }
+        let h = self.tiles.node(id)?;
+        if let (Some(h), Ok(mut c)) = (h, self.cache.0.lock()) {
+            if c.len() >= NODE_CACHE {
+                c.clear();
+            }
+            c.insert(id, h);
+        }
+        Ok(h)
+    }
 }
 
 impl Store {
@@ -87,7 +124,17 @@ impl Store {
 
     /// A store on any backend.
     pub fn on(kv: Arc<dyn Kv>) -> Store {
-        Store { kv }
+        Store {
+            kv,
+            nodes: Arc::default(),
+        }
+    }
+
+    fn log_nodes(&self) -> CachedNodes<'_> {
+        CachedNodes {
+            tiles: merkle::TileNodes::new(self),
+            cache: &self.nodes,
+        }
     }
 
     pub(crate) fn get<T: bincode::Decode<()>>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
@@ -207,6 +254,7 @@ impl Store {
         }
         let mut b = WriteBatch::default();
         b.put(t::height_key(t::BLOCKS, h), codec::encode(block));
+        b.put(t::height_key(t::RECORD_OFFSETS, h), block.record_offsets());
         b.put(t::height_key(t::CERTIFICATES, h), codec::encode(cert));
         b.put(t::height_key(t::HEADERS, h), codec::encode(&block.header));
         let header_hash = block.header.hash();
@@ -335,28 +383,39 @@ impl Store {
     }
 
     /// The record at a location, if that block holds one there.
+    /// (Only that record is decoded, not the whole block.)
     pub fn record_at(&self, loc: Location) -> Result<Option<Record>, StoreError> {
-        let Some(block) = self.block(loc.height)? else {
+        let i = loc.index as usize;
+        let mut offset = None;
+        self.kv
+            .read(&t::height_key(t::RECORD_OFFSETS, loc.height), &mut |o| {
+                offset = o
+                    .get(4 * i..4 * i + 4)
+                    .and_then(|b| b.try_into().ok())
+                    .map(|b| u32::from_le_bytes(b) as usize);
+            })?;
+        let mut found: Result<Option<Vec<u8>>, DecodeError> = Ok(None);
+        self.kv
+            .read(&t::height_key(t::BLOCKS, loc.height), &mut |block| {
+                found = match offset {
+                    Some(o) => BlockData::record_at_offset(block, o).map(|r| Some(r.to_vec())),
+                    None => BlockData::record_in(block, i).map(|r| r.map(<[u8]>::to_vec)),
+                };
+            })?;
+        let Some(bytes) = found? else {
             return Ok(None);
         };
-        let Some(bytes) = block.records.get(loc.index as usize) else {
-            return Ok(None);
-        };
-        let signed: SignedRecord = codec::decode(bytes)?;
+        let signed: SignedRecord = codec::decode(&bytes)?;
         Ok(Some(Record {
             signed,
-            bytes: bytes.clone(),
-            id: RecordId::of_bytes(bytes),
+            id: RecordId::of_bytes(&bytes),
+            bytes,
         }))
     }
 
     /// Inclusion proof of log leaf `index` in the log of `size` leaves.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<InclusionProof, StoreError> {
-        let path = merkle::inclusion_proof::<Blake3Hasher, _>(
-            &merkle::TileNodes::<Blake3Hasher, _>::new(self),
-            index,
-            size,
-        )?;
+        let path = merkle::inclusion_proof::<Blake3Hasher, _>(&self.log_nodes(), index, size)?;
         Ok(InclusionProof {
             leaf_index: index,
             tree_size: size,
@@ -370,11 +429,7 @@ impl Store {
         size1: u64,
         size2: u64,
     ) -> Result<ConsistencyProof, StoreError> {
-        let path = merkle::consistency_proof::<Blake3Hasher, _>(
-            &merkle::TileNodes::<Blake3Hasher, _>::new(self),
-            size1,
-            size2,
-        )?;
+        let path = merkle::consistency_proof::<Blake3Hasher, _>(&self.log_nodes(), size1, size2)?;
         Ok(ConsistencyProof {
             old_size: size1,
             new_size: size2,
@@ -384,10 +439,7 @@ impl Store {
 
     /// The log root at any committed size.
     pub fn log_root_at(&self, size: u64) -> Result<Hash32, StoreError> {
-        Ok(merkle::root_at::<Blake3Hasher, _>(
-            &merkle::TileNodes::<Blake3Hasher, _>::new(self),
-            size,
-        )?)
+        Ok(merkle::root_at::<Blake3Hasher, _>(&self.log_nodes(), size)?)
     }
 
     /// Ordered rows of one trace family for a fund, from the last row

@@ -50,6 +50,12 @@ pub trait LedgerReader: Send + Sync {
     fn inclusion_proof(&self, index: u64, size: u64) -> Result<InclusionProof, StoreError>;
     fn consistency_proof(&self, old: u64, new: u64) -> Result<ConsistencyProof, StoreError>;
     fn receipt_bundle(&self, id: &RecordId) -> Result<ReceiptBundle, ProofBuildError>;
+    /// The governance records a light client needs to follow the validator
+    /// sets from genesis to height `until` (SPEC §13.3 "Building bundles").
+    fn validator_evidence(
+        &self,
+        until: u64,
+    ) -> Result<Vec<crate::bundle::ValidatorStep>, ProofBuildError>;
     /// The signed checkpoint of a committed height (no witnesses).
     fn signed_checkpoint(
         &self,
@@ -245,6 +251,12 @@ impl LedgerReader for Store {
         height: u64,
     ) -> Result<crate::block::SignedCheckpoint, ProofBuildError> {
         Store::signed_checkpoint(self, height)
+    }
+    fn validator_evidence(
+        &self,
+        until: u64,
+    ) -> Result<Vec<crate::bundle::ValidatorStep>, ProofBuildError> {
+        Store::validator_evidence(self, until, Default::default())
     }
     fn extend_bundle(&self, bundle: &mut ReceiptBundle, to: u64) -> Result<(), ProofBuildError> {
         Store::extend_bundle(self, bundle, to)

@@ -204,8 +204,8 @@ fn annotations_are_indexed_by_target() {
             text: "channel corrected after the fact".into(),
         }),
     );
-    net.commit_all(&[c.clone()]).unwrap();
-    net.commit_all(&[f.clone()]).unwrap();
+    net.commit_all(std::slice::from_ref(&c)).unwrap();
+    net.commit_all(std::slice::from_ref(&f)).unwrap();
     let got: Vec<RecordId> = net
         .store
         .annotations(&d.id)

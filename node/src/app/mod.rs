@@ -104,6 +104,9 @@ pub struct App {
     open: Option<(BlockHash, Transition)>,
     /// Active members' node keys, published when they change.
     members: tokio::sync::watch::Sender<Membership>,
+    /// The committed height, published after every commit (the explorer's
+    /// block stream listens).
+    heights: tokio::sync::watch::Sender<u64>,
     /// Records per second this node applied when it last built a block:
     /// blocks are sized so every validator can check one well within the
     /// propose timeout.
@@ -122,6 +125,7 @@ impl App {
         metrics: Metrics,
         fault: Option<Fault>,
         members: tokio::sync::watch::Sender<Membership>,
+        heights: tokio::sync::watch::Sender<u64>,
     ) -> Result<App, AppError> {
         let me = Address(shanlian_ledger::types::Address::of_key(&key.public()));
         let aux = store.aux_tree("consensus")?;
@@ -147,6 +151,7 @@ impl App {
             streams: Reassembler::new(max_stream.max(PART_BYTES)),
             open: None,
             members,
+            heights,
             build_rate: 0.0,
         };
         app.restore()?;
@@ -465,6 +470,7 @@ impl App {
             pool.expire(self.state.time);
             (pool.len(), pool.bytes())
         };
+        let _ = self.heights.send(self.state.height);
         let m = &self.metrics;
         m.height.set(self.state.height as i64);
         m.pool_records.set(pool_len as i64);
