@@ -120,8 +120,10 @@ pub fn block_summary(names: &Names, b: &BlockData) -> BlockSummary {
 #[into_params(parameter_in = Query)]
 pub struct BlocksQuery {
     /// Blocks below this height (default: from the newest).
+    #[param(maximum = 9007199254740991.0)]
     pub before: Option<u64>,
     /// At most this many (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
 }
 
@@ -130,8 +132,12 @@ pub struct BlocksQuery {
 pub async fn blocks(State(s): State<Shared>, Query(q): Query<BlocksQuery>) -> ApiResult<Response> {
     let r = &*s.reader;
     let tip = r.tip()?.map_or(0, |t| t.height);
-    let top = q.before.map_or(tip, |b| b.saturating_sub(1).min(tip));
-    let limit = q.limit.unwrap_or(50).clamp(1, MAX_LIMIT) as u64;
+    let top = q
+        .before
+        .map(safe)
+        .transpose()?
+        .map_or(tip, |b| b.saturating_sub(1).min(tip));
+    let limit = page_limit(q.limit)? as u64;
     let names = Names::load(r)?;
     let mut items = Vec::new();
     let mut h = top;
@@ -194,7 +200,7 @@ fn block_view(s: &Shared, height: u64) -> ApiResult<Response> {
 }
 
 #[utoipa::path(get, path = "/api/v1/blocks/{height}", tag = "chain",
-    params(("height" = u64, Path, description = "a committed height")),
+    params(("height" = u64, Path, description = "a committed height", maximum = 9007199254740991.0)),
     responses((status = 200, body = BlockView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn block(State(s): State<Shared>, Path(height): Path<String>) -> ApiResult<Response> {
     let height = parse_height(&height)?;
@@ -202,7 +208,7 @@ pub async fn block(State(s): State<Shared>, Path(height): Path<String>) -> ApiRe
 }
 
 #[utoipa::path(get, path = "/api/v1/blocks/hash/{hash}", tag = "chain",
-    params(("hash" = String, Path, description = "a header hash, 64 hex digits")),
+    params(("hash" = String, Path, description = "a header hash, 64 hex digits", pattern = "^[0-9a-fA-F]{64}$")),
     responses((status = 200, body = BlockView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn block_by_hash(
     State(s): State<Shared>,
@@ -217,9 +223,15 @@ pub async fn block_by_hash(
 }
 
 pub fn parse_height(s: &str) -> ApiResult<u64> {
-    s.parse::<u64>().map_err(|_| {
-        ApiError::bad_request("request.bad_height", "a height is a non-negative integer")
-    })
+    s.parse::<u64>()
+        .ok()
+        .filter(|h| *h <= MAX_SAFE)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "request.bad_height",
+                "a height is a non-negative integer (at most 2^53 − 1)",
+            )
+        })
 }
 
 pub fn parse_hash(s: &str) -> ApiResult<Hash32> {
@@ -230,7 +242,7 @@ pub fn parse_hash(s: &str) -> ApiResult<Hash32> {
 }
 
 #[utoipa::path(get, path = "/api/v1/checkpoints/{height}", tag = "proofs",
-    params(("height" = String, Path, description = "a committed height, or `latest`")),
+    params(("height" = String, Path, description = "a committed height, or `latest`", pattern = "^([0-9]{1,15}|latest)$")),
     responses((status = 200, description = "a signed checkpoint (SPEC §7.4)", body = Object),
         (status = 404, body = crate::error::ErrorBody)))]
 pub async fn checkpoint(
@@ -261,8 +273,10 @@ pub async fn checkpoint(
 #[into_params(parameter_in = Query)]
 pub struct SizesQuery {
     /// The older log size.
+    #[param(minimum = 1, maximum = 9007199254740991.0)]
     pub from: u64,
     /// The newer log size.
+    #[param(minimum = 1, maximum = 9007199254740991.0)]
     pub to: u64,
 }
 
@@ -274,13 +288,20 @@ pub async fn consistency(
     Query(q): Query<SizesQuery>,
 ) -> ApiResult<Response> {
     let size = s.reader.tip()?.map_or(0, |t| t.log_size);
-    if q.from == 0 || q.from > q.to || q.to > size {
+    let (from, to) = (safe(q.from)?, safe(q.to)?);
+    if from == 0 || from > to {
         return Err(ApiError::bad_request(
             "proof.bad_sizes",
-            format!("need 0 < from ≤ to ≤ {size} (the log's size)"),
+            "need 0 < from ≤ to",
         ));
     }
-    let p = s.reader.consistency_proof(q.from, q.to)?;
+    if to > size {
+        return Err(ApiError::not_found(
+            "proof.beyond_log",
+            format!("the log on this node has {size} records"),
+        ));
+    }
+    let p = s.reader.consistency_proof(from, to)?;
     Ok(cached(
         Cache::Immutable,
         Json(serde_json::to_value(p).unwrap_or(Value::Null)),
@@ -292,8 +313,10 @@ pub async fn consistency(
 #[into_params(parameter_in = Query)]
 pub struct HeightsQuery {
     /// The height of the checkpoint the client remembers.
+    #[param(minimum = 1, maximum = 9007199254740991.0)]
     pub from: u64,
     /// The newer height (default: the newest).
+    #[param(minimum = 1, maximum = 9007199254740991.0)]
     pub to: Option<u64>,
 }
 
@@ -306,11 +329,17 @@ pub async fn checkpoint_proof(
 ) -> ApiResult<Response> {
     let r = &*s.reader;
     let tip = r.tip()?.map_or(0, |t| t.height);
-    let to = q.to.unwrap_or(tip);
-    if q.from == 0 || q.from > to || to > tip {
+    let to = q.to.map(safe).transpose()?.unwrap_or(tip);
+    if safe(q.from)? == 0 || q.from > to {
         return Err(ApiError::bad_request(
             "proof.bad_heights",
-            format!("need 0 < from ≤ to ≤ {tip} (the newest height)"),
+            "need 0 < from ≤ to",
+        ));
+    }
+    if to > tip {
+        return Err(ApiError::not_found(
+            "block.unknown",
+            format!("the newest height on this node is {tip}"),
         ));
     }
     let old = r.signed_checkpoint(q.from)?;
@@ -344,6 +373,7 @@ pub async fn checkpoint_proof(
 pub struct EventsQuery {
     /// Send the committed blocks from this height first (at most the last
     /// 200), then new ones as they commit.
+    #[param(maximum = 9007199254740991.0)]
     pub from: Option<u64>,
 }
 
@@ -364,6 +394,8 @@ pub async fn events(
     let tip = s.reader.tip()?.map_or(0, |t| t.height);
     let next = q
         .from
+        .map(safe)
+        .transpose()?
         .map(|f| f.max(tip.saturating_sub(199)).max(1))
         .unwrap_or(tip + 1);
     // Every height from `next` to the newest known, one event each; a

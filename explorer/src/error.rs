@@ -86,7 +86,7 @@ impl From<ProofBuildError> for ApiError {
                 "block.unknown",
                 format!("height {h} is not committed on this node"),
             ),
-            ProofBuildError::NotTraceable(id) => ApiError::bad_request(
+            ProofBuildError::NotTraceable(id) => ApiError::not_found(
                 "trace.not_traceable",
                 format!(
                     "record {id} has no trace row that way: trace an inflow (donation, grant or allocation received, lottery sales) forward and an outflow (disbursement, grant, allocation) back"

@@ -30,7 +30,7 @@ fn parse_address(s: &str) -> ApiResult<Address> {
 /// A fund's money.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FundView {
-    #[schema(value_type = Object)]
+    #[schema(value_type = FundName)]
     pub fund: Value,
     /// Everything that came in, in fen.
     pub raised: u64,
@@ -69,7 +69,7 @@ pub struct DonationView {
     pub charity: MemberRef,
     pub receipt: String,
     pub record: RecordView,
-    #[schema(value_type = Object)]
+    #[schema(value_type = FundName)]
     pub fund: Value,
     pub amount: u64,
     pub refunded: u64,
@@ -87,7 +87,7 @@ pub struct DonationView {
 }
 
 #[utoipa::path(get, path = "/api/v1/donations/{charity}/{receipt}", tag = "funds",
-    params(("charity" = String, Path, description = "the charity's address, 40 hex digits"),
+    params(("charity" = String, Path, description = "the charity's address, 40 hex digits", pattern = "^[0-9a-fA-F]{40}$"),
         ("receipt" = String, Path, description = "the e-receipt number")),
     responses((status = 200, body = DonationView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn donation(
@@ -149,7 +149,7 @@ pub async fn donation(
 pub struct ReceiptView {
     pub id: String,
     pub height: u64,
-    #[schema(value_type = Object)]
+    #[schema(value_type = FundName)]
     pub fund: Value,
     pub amount: u64,
     pub refunded: u64,
@@ -159,7 +159,7 @@ pub struct ReceiptView {
 }
 
 #[utoipa::path(get, path = "/api/v1/receipts/{charity}/{receipt}", tag = "funds",
-    params(("charity" = String, Path, description = "the charity's address, 40 hex digits"),
+    params(("charity" = String, Path, description = "the charity's address, 40 hex digits", pattern = "^[0-9a-fA-F]{40}$"),
         ("receipt" = String, Path, description = "the e-receipt number")),
     responses((status = 200, body = ReceiptView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn receipt(
@@ -196,13 +196,13 @@ pub struct DonorDonation {
     pub charity: MemberRef,
     pub receipt: String,
     pub amount: u64,
-    #[schema(value_type = Object)]
+    #[schema(value_type = FundName)]
     pub fund: Value,
     pub time: Time,
 }
 
 #[utoipa::path(get, path = "/api/v1/donors/{commitment}/donations", tag = "funds",
-    params(("commitment" = String, Path, description = "the donor commitment (SPEC §5), 64 hex digits: computed by the donor, never their identity"), PageQuery),
+    params(("commitment" = String, Path, description = "the donor commitment (SPEC §5), 64 hex digits: computed by the donor, never their identity", pattern = "^[0-9a-fA-F]{64}$"), PageQuery),
     responses((status = 200, body = Paged<DonorDonation>), (status = 400, body = crate::error::ErrorBody)))]
 pub async fn donor_donations(
     State(s): State<Shared>,
@@ -213,7 +213,7 @@ pub async fn donor_donations(
         ApiError::bad_request("request.bad_commitment", "a commitment is 64 hex digits")
     })?);
     let r = &*s.reader;
-    let page = r.donations_by_donor(&c, q.after()?, q.limit())?;
+    let page = r.donations_by_donor(&c, q.after()?, q.limit()?)?;
     let names = Names::load(r)?;
     let mut items = Vec::new();
     for at in page.items {
@@ -309,13 +309,16 @@ fn project_view(
 #[into_params(parameter_in = Query)]
 pub struct ProjectsQuery {
     /// Only this charity's (address, hex).
+    #[param(pattern = "^[0-9a-fA-F]{40}$")]
     pub charity: Option<String>,
     /// `pending`, `active` or `closed`.
+    #[param(pattern = "^(pending|active|closed)$")]
     pub status: Option<String>,
     /// A category (`Elderly`, `Education`, …).
     pub category: Option<String>,
     /// The last project id of the previous page.
     pub after: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
 }
 
@@ -335,7 +338,7 @@ pub async fn projects(
             ));
         }
     }
-    let limit = q.limit.unwrap_or(50).clamp(1, MAX_LIMIT);
+    let limit = page_limit(q.limit)?;
     let names = Names::load(r)?;
     let mut all = r.projects()?;
     all.sort_by(|a, b| a.0.cmp(&b.0));
@@ -597,7 +600,7 @@ pub async fn charities(State(s): State<Shared>) -> ApiResult<Response> {
 }
 
 #[utoipa::path(get, path = "/api/v1/charities/{address}", tag = "members",
-    params(("address" = String, Path, description = "the charity's address, 40 hex digits")),
+    params(("address" = String, Path, description = "the charity's address, 40 hex digits", pattern = "^[0-9a-fA-F]{40}$")),
     responses((status = 200, body = CharityView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn charity(State(s): State<Shared>, Path(address): Path<String>) -> ApiResult<Response> {
     let a = parse_address(&address)?;
@@ -712,7 +715,7 @@ fn records_of_role(
 ) -> ApiResult<Paged<RecordView>> {
     let r = &*s.reader;
     let names = Names::load(r)?;
-    let limit = q.limit();
+    let limit = q.limit()?;
     let members: Vec<Address> = r
         .members()?
         .into_iter()
@@ -763,7 +766,9 @@ pub struct SalesQuery {
     pub game: Option<String>,
     pub period: Option<String>,
     pub region: Option<String>,
+    #[param(pattern = "^[0-9]{1,15}\\.[0-9]{1,9}$")]
     pub after: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
 }
 
@@ -828,6 +833,7 @@ pub struct Hit {
 pub struct SearchQuery {
     /// A receipt number, record id, block height or hash, project id or
     /// title, charity name or USCC.
+    #[param(min_length = 1, max_length = 200, pattern = ".*\\S.*")]
     pub q: String,
 }
 

@@ -143,6 +143,68 @@ pub fn cached(cache: Cache, body: impl IntoResponse) -> Response {
 )]
 struct ApiDoc;
 
+/// The answers any route can give besides its own: a bad request, a
+/// timeout, a body too large (submissions), rate limiting, a server error
+/// and overload — all as `{code, message}`.
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::HttpMethod;
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |what: &str| {
+            ResponseBuilder::new()
+                .description(what)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        let common = [
+            ("400", "the request is not valid (its `code` says how)"),
+            ("408", "the request took too long"),
+            (
+                "429",
+                "too many requests from this address (see Retry-After)",
+            ),
+            ("500", "the server failed"),
+            ("503", "the server is busy or cannot take records now"),
+        ];
+        for (_, item) in openapi.paths.paths.iter_mut() {
+            for method in [HttpMethod::Get, HttpMethod::Post] {
+                let op = match method {
+                    HttpMethod::Get => item.get.as_mut(),
+                    _ => item.post.as_mut(),
+                };
+                let Some(op) = op else { continue };
+                for (code, what) in common {
+                    op.responses
+                        .responses
+                        .entry(code.into())
+                        .or_insert_with(|| error(what).into());
+                }
+                if method == HttpMethod::Get {
+                    op.responses
+                        .responses
+                        .entry("404".into())
+                        .or_insert_with(|| error("not found on this node").into());
+                }
+                if method == HttpMethod::Post {
+                    op.responses
+                        .responses
+                        .entry("413".into())
+                        .or_insert_with(|| {
+                            error("the body is larger than this route takes").into()
+                        });
+                }
+            }
+        }
+    }
+}
+
 impl Explorer {
     pub fn new(
         reader: Arc<dyn LedgerReader>,
@@ -210,6 +272,8 @@ impl Explorer {
             .merge(single)
             .merge(batch)
             .split_for_parts();
+        let mut doc = doc;
+        utoipa::Modify::modify(&CommonResponses, &mut doc);
         (router, doc)
     }
 

@@ -36,7 +36,7 @@ fn committed(r: &dyn LedgerReader, id: &RecordId) -> ApiResult<shanlian_ledger::
 }
 
 #[utoipa::path(get, path = "/api/v1/records/{id}", tag = "records",
-    params(("id" = String, Path, description = "a record id, 64 hex digits")),
+    params(("id" = String, Path, description = "a record id, 64 hex digits", pattern = "^[0-9a-fA-F]{64}$")),
     responses((status = 200, body = RecordView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn record(State(s): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id)?;
@@ -54,7 +54,7 @@ pub struct AnnotationsView {
 }
 
 #[utoipa::path(get, path = "/api/v1/records/{id}/annotations", tag = "records",
-    params(("id" = String, Path, description = "a record id, 64 hex digits")),
+    params(("id" = String, Path, description = "a record id, 64 hex digits", pattern = "^[0-9a-fA-F]{64}$")),
     responses((status = 200, body = AnnotationsView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn annotations(State(s): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id)?;
@@ -99,7 +99,7 @@ pub struct RecordStatus {
 }
 
 #[utoipa::path(get, path = "/api/v1/records/{id}/status", tag = "records",
-    params(("id" = String, Path, description = "a record id, 64 hex digits")),
+    params(("id" = String, Path, description = "a record id, 64 hex digits", pattern = "^[0-9a-fA-F]{64}$")),
     responses((status = 200, body = RecordStatus)))]
 pub async fn record_status(State(s): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id)?;
@@ -141,11 +141,12 @@ pub async fn record_status(State(s): State<Shared>, Path(id): Path<String>) -> A
 #[into_params(parameter_in = Query)]
 pub struct SizeQuery {
     /// The log size (default: the newest).
+    #[param(maximum = 9007199254740991.0)]
     pub size: Option<u64>,
 }
 
 #[utoipa::path(get, path = "/api/v1/records/{id}/inclusion", tag = "proofs", params(
-    ("id" = String, Path, description = "a record id, 64 hex digits"), SizeQuery),
+    ("id" = String, Path, description = "a record id, 64 hex digits", pattern = "^[0-9a-fA-F]{64}$"), SizeQuery),
     responses((status = 200, description = "an RFC 9162 inclusion proof (SPEC §13.1 InclusionProof)", body = Object),
         (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn inclusion(
@@ -157,8 +158,14 @@ pub async fn inclusion(
     let r = &*s.reader;
     let c = committed(r, &id)?;
     let newest = r.tip()?.map_or(0, |t| t.log_size);
-    let size = q.size.unwrap_or(newest);
-    if size <= c.log_index || size > newest {
+    let size = q.size.map(safe).transpose()?.unwrap_or(newest);
+    if size > newest {
+        return Err(ApiError::not_found(
+            "proof.beyond_log",
+            format!("the log on this node has {newest} records"),
+        ));
+    }
+    if size <= c.log_index {
         return Err(ApiError::bad_request(
             "proof.bad_size",
             format!(
@@ -186,11 +193,12 @@ pub async fn inclusion(
 pub struct BundleQuery {
     /// Extend the bundle to the checkpoint of this height (`latest` for
     /// the newest); by default it ends at the record's own block.
+    #[param(pattern = "^([0-9]{1,15}|latest)$")]
     pub to: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/records/{id}/bundle", tag = "proofs", params(
-    ("id" = String, Path, description = "a record id, 64 hex digits"), BundleQuery),
+    ("id" = String, Path, description = "a record id, 64 hex digits", pattern = "^[0-9a-fA-F]{64}$"), BundleQuery),
     responses((status = 200, description = "a receipt bundle, JSON form (SPEC §13.2)", body = Object),
         (status = 404, body = crate::error::ErrorBody)))]
 pub async fn bundle(
@@ -229,11 +237,12 @@ pub fn bundle_json(s: &Shared, id: &RecordId, to: Option<&str>) -> ApiResult<Res
 pub struct TraceQuery {
     /// `forward` (where an inflow's money went; default) or `reverse`
     /// (what an outflow drew on).
+    #[param(pattern = "^(forward|reverse)$")]
     pub direction: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/records/{id}/trace", tag = "proofs", params(
-    ("id" = String, Path, description = "a record id, 64 hex digits"), TraceQuery),
+    ("id" = String, Path, description = "a record id, 64 hex digits", pattern = "^[0-9a-fA-F]{64}$"), TraceQuery),
     responses((status = 200, description = "a trace proof, JSON form (SPEC §10.6), as of the newest block", body = Object),
         (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn trace(
@@ -263,6 +272,7 @@ pub async fn trace(
 #[serde(deny_unknown_fields)]
 pub struct SubmitJson {
     /// The canonical `SignedRecord` bytes, hex.
+    #[schema(pattern = "^([0-9a-fA-F]{2})+$", min_length = 2)]
     pub record: String,
 }
 
@@ -271,6 +281,7 @@ pub struct SubmitJson {
 #[serde(deny_unknown_fields)]
 pub struct SubmitBatchJson {
     /// Each record's canonical bytes, hex.
+    #[schema(min_items = 1, max_items = 10000)]
     pub records: Vec<String>,
 }
 
@@ -412,6 +423,12 @@ pub async fn submit_batch(
         })?;
         frames.into_iter().map(|b| decode_record(&s, b)).collect()
     };
+    if decoded.is_empty() {
+        return Err(ApiError::bad_request(
+            "request.empty_batch",
+            "a batch holds at least one record",
+        ));
+    }
     let mut refused = Vec::new();
     let mut records = Vec::new();
     let mut index = Vec::new();

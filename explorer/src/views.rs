@@ -227,17 +227,58 @@ pub struct Paged<T: ToSchema> {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// The `next` cursor of the previous page.
+    #[param(pattern = "^[0-9]{1,15}\\.[0-9]{1,9}$")]
     pub after: Option<String>,
     /// At most this many items (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
 }
 
 /// The most items one page holds.
 pub const MAX_LIMIT: usize = 200;
 
+/// A page size: 1 to [`MAX_LIMIT`], 50 if not given.
+pub fn page_limit(limit: Option<usize>) -> ApiResult<usize> {
+    match limit {
+        None => Ok(50),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(crate::error::ApiError::bad_request(
+            "request.bad_limit",
+            format!("limit is 1 to {MAX_LIMIT}"),
+        )),
+    }
+}
+
+/// The largest height, size or position the API takes (2^53 − 1, what a
+/// JavaScript number holds exactly).
+pub const MAX_SAFE: u64 = (1 << 53) - 1;
+
+/// A height, size or position from a request, at most [`MAX_SAFE`].
+pub fn safe(v: u64) -> ApiResult<u64> {
+    if v > MAX_SAFE {
+        return Err(crate::error::ApiError::bad_request(
+            "request.bad_query",
+            format!("{v} is beyond any height or size (at most {MAX_SAFE})"),
+        ));
+    }
+    Ok(v)
+}
+
+/// A fund as JSON: `{"General": address}`, `{"Project": id}` or
+/// `"WelfarePool"`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub enum FundName {
+    /// A charity's general fund, by the charity's address (hex).
+    General(String),
+    /// A project's fund, by project id.
+    Project(String),
+    /// The local public-welfare pool of lottery sales.
+    WelfarePool,
+}
+
 impl PageQuery {
-    pub fn limit(&self) -> usize {
-        self.limit.unwrap_or(50).clamp(1, MAX_LIMIT)
+    pub fn limit(&self) -> ApiResult<usize> {
+        page_limit(self.limit)
     }
     /// The cursor as a location (`height.index`).
     pub fn after(&self) -> ApiResult<Option<Location>> {
@@ -253,8 +294,12 @@ pub fn parse_cursor(s: &str) -> ApiResult<Location> {
         )
     };
     let (h, i) = s.split_once('.').ok_or_else(bad)?;
+    let height: u64 = h.parse().map_err(|_| bad())?;
+    if height > MAX_SAFE {
+        return Err(bad());
+    }
     Ok(Location {
-        height: h.parse().map_err(|_| bad())?,
+        height,
         index: i.parse().map_err(|_| bad())?,
     })
 }

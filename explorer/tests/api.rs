@@ -300,7 +300,7 @@ async fn records_with_their_proofs() {
     assert_eq!(proved.sources.len(), 3);
     err(
         &format!("/api/v1/records/{id}/trace?direction=reverse"),
-        StatusCode::BAD_REQUEST,
+        StatusCode::NOT_FOUND,
         "trace.not_traceable",
     )
     .await;
@@ -375,6 +375,12 @@ async fn checkpoints_move_forward_with_proof() {
         "/api/v1/checkpoints/proof?from=9999",
         StatusCode::BAD_REQUEST,
         "proof.bad_heights",
+    )
+    .await;
+    err(
+        "/api/v1/checkpoints/proof?from=1&to=9999",
+        StatusCode::NOT_FOUND,
+        "block.unknown",
     )
     .await;
 }
