@@ -211,6 +211,7 @@ impl LedgerReader for Lying {
         fn donations_by_donor(&self, donor: &Commitment, after: Option<Location>, limit: usize) -> Result<Page<Location>, StoreError>;
         fn trace_positions(&self, id: &RecordId) -> Result<Vec<(u8, FundRef, u64)>, StoreError>;
         fn annotations(&self, id: &RecordId) -> Result<Vec<Location>, StoreError>;
+        fn follow(&self, fund: &FundRef, start: u64, amount: u64) -> Result<Vec<shanlian_ledger::tracing::Step>, StoreError>;
     }
     fn inclusion_proof(&self, index: u64, size: u64) -> Result<InclusionProof, StoreError> {
         let mut p = self.store.inclusion_proof(index, size)?;
@@ -225,8 +226,15 @@ impl LedgerReader for Lying {
         Ok(self.bundle(self.store.receipt_bundle(id)?))
     }
     fn extend_bundle(&self, b: &mut ReceiptBundle, to: u64) -> Result<(), ProofBuildError> {
+        // The bundle came from `receipt_bundle`, already tampered: lie only
+        // about what the extension adds (a second flip would undo the first).
+        let before = b.extensions.len();
         self.store.extend_bundle(b, to)?;
-        *b = self.bundle(b.clone());
+        if self.how == Tamper::Certificate {
+            for e in b.extensions.iter_mut().skip(before) {
+                e.checkpoint = self.checkpoint(e.checkpoint.clone());
+            }
+        }
         Ok(())
     }
     fn signed_checkpoint(&self, height: u64) -> Result<SignedCheckpoint, ProofBuildError> {

@@ -107,13 +107,12 @@ pub async fn donation(
     let c = r
         .committed(&d.record)?
         .ok_or_else(|| ApiError::internal("donation record not committed"))?;
-    let proof = r.trace_proof(&d.record, shanlian_ledger::tracing::Direction::Forward)?;
-    // The server reads its own proof to list the flow; the client verifies.
-    let proved = shanlian_ledger::tracing::verify(&s.genesis, &proof)
-        .map_err(|e| ApiError::internal(format!("own trace proof fails: {e}")))?;
+    // The flow as this node's rows give it (the client verifies the trace
+    // proof, which shows the same steps).
+    let steps = flow_of(&s, &d)?;
     let mut outflows = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
-    for step in &proved.steps {
+    for step in &steps {
         if let What::Spent { outflow, .. } = &step.what {
             if seen.insert(*outflow) {
                 let oc = r
@@ -136,7 +135,7 @@ pub async fn donation(
             amount: d.amount.0,
             refunded: d.refunded.0,
             position: d.start,
-            flow: serde_json::to_value(&proved.steps).unwrap_or(Value::Null),
+            flow: serde_json::to_value(&steps).unwrap_or(Value::Null),
             outflows,
             annotations: annotations_of(r, &d.record)?,
         }),
@@ -187,6 +186,14 @@ pub async fn receipt(
             bundle: bundle.to_json(),
         }),
     ))
+}
+
+/// A donation's flow from the store's rows (SPEC §10.4).
+fn flow_of(
+    s: &Shared,
+    d: &shanlian_ledger::state::Donation,
+) -> ApiResult<Vec<shanlian_ledger::tracing::Step>> {
+    Ok(s.reader.follow(&d.fund, d.start, d.amount.0)?)
 }
 
 /// One donation of a donor.
@@ -791,10 +798,57 @@ pub async fn lottery_sales(
                     && q.period.as_ref().is_none_or(|v| *v == x.period)
                     && q.region.as_ref().is_none_or(|v| *v == x.region)
             }
-            Payload::AllocateWelfareFund(_) | Payload::RecordPrizePayout(_) => {
-                q.game.is_none() && q.period.is_none() && q.region.is_none()
-            }
             _ => false,
+        },
+        &page,
+    )?;
+    Ok(cached(Cache::Fresh, Json(out)))
+}
+
+/// Which lottery records.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LotteryRecordsQuery {
+    /// `sales`, `allocations` or `payouts` (default: all three).
+    #[param(pattern = "^(sales|allocations|payouts)$")]
+    pub kind: Option<String>,
+    #[param(pattern = "^[0-9]{1,15}\\.[0-9]{1,9}$")]
+    pub after: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/api/v1/lottery/records", tag = "lottery", params(LotteryRecordsQuery),
+    responses((status = 200, description = "the lottery centre's sales reports, welfare allocations and prize payouts, in commit order", body = Paged<RecordView>)))]
+pub async fn lottery_records(
+    State(s): State<Shared>,
+    Query(q): Query<LotteryRecordsQuery>,
+) -> ApiResult<Response> {
+    let kind = q.kind.clone();
+    if kind
+        .as_deref()
+        .is_some_and(|k| !["sales", "allocations", "payouts"].contains(&k))
+    {
+        return Err(ApiError::bad_request(
+            "request.bad_kind",
+            "kind is sales, allocations or payouts",
+        ));
+    }
+    let page = PageQuery {
+        after: q.after.clone(),
+        limit: q.limit,
+    };
+    let out = records_of_role(
+        &s,
+        Role::LotteryCentre,
+        |p| {
+            let k = match p {
+                Payload::RecordLotterySales(_) => "sales",
+                Payload::AllocateWelfareFund(_) => "allocations",
+                Payload::RecordPrizePayout(_) => "payouts",
+                _ => return false,
+            };
+            kind.as_deref().is_none_or(|want| want == k)
         },
         &page,
     )?;
@@ -887,7 +941,10 @@ pub async fn search(State(s): State<Shared>, Query(q): Query<SearchQuery>) -> Ap
                 hits.push(Hit {
                     kind: "donation".into(),
                     id: format!("{}/{}", a.to_hex(), receipt.0),
-                    label: format!("{} — receipt {} ({})", m.name, receipt.0, d.amount),
+                    label: format!(
+                        "{} — receipt {} ({}), record {}",
+                        m.name, receipt.0, d.amount, d.record
+                    ),
                     path: format!("/api/v1/donations/{}/{}", a.to_hex(), receipt.0),
                 });
             }

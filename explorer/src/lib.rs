@@ -267,6 +267,7 @@ impl Explorer {
             .routes(routes!(funds::charity))
             .routes(routes!(funds::lottery))
             .routes(routes!(funds::lottery_sales))
+            .routes(routes!(funds::lottery_records))
             .routes(routes!(funds::audits))
             .routes(routes!(funds::search))
             .merge(single)

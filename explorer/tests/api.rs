@@ -511,7 +511,17 @@ async fn lottery_audits_search() {
     assert_eq!(s["items"].as_array().unwrap().len(), 1);
     assert_eq!(s["items"][0]["id"], f.chain.sales.to_hex());
     let all = ok("/api/v1/lottery/sales").await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 1, "sales only");
+    let all = ok("/api/v1/lottery/records").await;
     assert_eq!(all["items"].as_array().unwrap().len(), 3);
+    let payouts = ok("/api/v1/lottery/records?kind=payouts").await;
+    assert_eq!(payouts["items"][0]["kind"], "RecordPrizePayout");
+    err(
+        "/api/v1/lottery/records?kind=x",
+        StatusCode::BAD_REQUEST,
+        "request.bad_kind",
+    )
+    .await;
     let a = ok("/api/v1/audits").await;
     let ids: Vec<&str> = a["items"]
         .as_array()

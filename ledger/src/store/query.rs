@@ -104,6 +104,14 @@ pub trait LedgerReader: Send + Sync {
     /// Where a record's trace rows are (not for donations' inflows: see
     /// [`LedgerReader::donation`]).
     fn trace_positions(&self, id: &RecordId) -> Result<Vec<(u8, FundRef, u64)>, StoreError>;
+    /// Where the inflow range `[start, start + amount)` of a fund went
+    /// (SPEC §10.4), from this store's rows: the server's own reading.
+    fn follow(
+        &self,
+        fund: &FundRef,
+        start: u64,
+        amount: u64,
+    ) -> Result<Vec<crate::tracing::Step>, StoreError>;
     /// The corrections and findings that name a record, in commit order.
     fn annotations(&self, id: &RecordId) -> Result<Vec<Location>, StoreError>;
     /// The trace proof of a record (SPEC §10.6), as of the newest block.
@@ -358,6 +366,14 @@ impl LedgerReader for Store {
     }
     fn trace_positions(&self, id: &RecordId) -> Result<Vec<(u8, FundRef, u64)>, StoreError> {
         Ok(self.get(&t::trace_positions_key(id))?.unwrap_or_default())
+    }
+    fn follow(
+        &self,
+        fund: &FundRef,
+        start: u64,
+        amount: u64,
+    ) -> Result<Vec<crate::tracing::Step>, StoreError> {
+        Ok(crate::trace::follow(self, fund, start, amount)?.steps)
     }
     fn annotations(&self, id: &RecordId) -> Result<Vec<Location>, StoreError> {
         let mut prefix = vec![t::ANNOTATIONS];

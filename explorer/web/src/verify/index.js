@@ -13,6 +13,7 @@
 //   rows    §9.1 trace-row keys and values
 //   lottery §11 lottery split
 //   trace   §10.6–§10.8 trace proofs: bytes, JSON form, verification (§10.4 walk)
+//   checkpoints  the explorer's checkpoint proofs (old → new checkpoint, §13.3 steps), fork check
 
 export {
   toHex,
@@ -124,3 +125,12 @@ export {
   followRows,
   sourcesOfRows,
 } from './trace.js';
+
+export {
+  parseCheckpointProofJson,
+  checkpointProofToJson,
+  verifyCheckpointProof,
+  checkCheckpointProof,
+  checkpointToPlain,
+  sameCheckpoint,
+} from './checkpoints.js';
