@@ -391,6 +391,24 @@ pub fn run_year<S: DemoSink>(sink: &mut S, start: Timestamp) -> Result<(), S::Er
     }
     sink.send(
         Lottery,
+        Payload::PublishReport(PublishReport {
+            subject: ReportSubject::WelfareFund {
+                year: start.utc_year(),
+            },
+            period: format!("{} 上半年 first half", start.utc_year()),
+            report: document_hash(b"demo: welfare fund use, first half"),
+        }),
+    )?;
+    sink.send(
+        Charity,
+        Payload::PublishReport(PublishReport {
+            subject: ReportSubject::Project(ProjectId(PROJECTS[0].0.into())),
+            period: format!("{}-Q1", start.utc_year()),
+            report: document_hash(b"demo: meal programme, first quarter report"),
+        }),
+    )?;
+    sink.send(
+        Lottery,
         Payload::RecordPrizePayout(RecordPrizePayout {
             game: GameId("SSQ".into()),
             period: "2026001".into(),

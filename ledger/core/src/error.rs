@@ -138,6 +138,8 @@ pub enum Refusal {
     AttestationMismatch { height: u64, log_size: u64 },
     #[error("the block already holds {0} records, the most allowed")]
     BlockFull(u32),
+    #[error("a report for the year {year} cannot be published in {now}")]
+    ReportFutureYear { year: u32, now: u32 },
 }
 
 impl Refusal {
@@ -197,6 +199,7 @@ impl Refusal {
             UnknownHeight(_) => "audit.unknown_height",
             AttestationMismatch { .. } => "audit.mismatch",
             BlockFull(_) => "block.full",
+            ReportFutureYear { .. } => "report.future_year",
         }
     }
 }
@@ -352,6 +355,7 @@ mod codes {
                 log_size: 0,
             },
             Refusal::BlockFull(0),
+            Refusal::ReportFutureYear { year: 0, now: 0 },
         ];
         for r in &all {
             use Refusal::*;
@@ -407,7 +411,8 @@ mod codes {
                 | NotOwnRecord(_)
                 | UnknownHeight(_)
                 | AttestationMismatch { .. }
-                | BlockFull(_) => {}
+                | BlockFull(_)
+                | ReportFutureYear { .. } => {}
             }
         }
         all

@@ -222,6 +222,32 @@ pub struct Finding {
     pub text: String,
 }
 
+/// What a disclosure reports on.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
+pub enum ReportSubject {
+    /// A project's progress (a campaign longer than six months reports at
+    /// least every three months).
+    Project(ProjectId),
+    /// A charity's own year.
+    Charity { year: u32 },
+    /// A year's use of the local welfare fund (published by the lottery
+    /// centre by the end of June of the next year).
+    WelfareFund { year: u32 },
+}
+
+/// Charity or lottery centre: a disclosure — a report published (its
+/// blake3) for a period of a project, a charity's year, or a year of the
+/// welfare fund. The report itself lives wherever the publisher keeps it;
+/// its hash makes it checkable.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
+pub struct PublishReport {
+    pub subject: ReportSubject,
+    /// The period it covers, e.g. `2026-Q1`, `2026`.
+    pub period: String,
+    #[serde(with = "crate::hexser::hash32")]
+    pub report: Hash32,
+}
+
 /// What a record does. The variant index is part of the canonical bytes:
 /// append new kinds at the end, never reorder.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
@@ -247,6 +273,7 @@ pub enum Payload {
     RecordPrizePayout(RecordPrizePayout),
     AuditAttestation(AuditAttestation),
     Finding(Finding),
+    PublishReport(PublishReport),
 }
 
 impl Payload {
@@ -274,6 +301,7 @@ impl Payload {
             Payload::RecordPrizePayout(_) => "RecordPrizePayout",
             Payload::AuditAttestation(_) => "AuditAttestation",
             Payload::Finding(_) => "Finding",
+            Payload::PublishReport(_) => "PublishReport",
         }
     }
 
@@ -301,6 +329,10 @@ impl Payload {
             }
             AuditAttestation(_) | Finding(_) => role == Role::Auditor,
             Correction(_) => true,
+            PublishReport(p) => match p.subject {
+                ReportSubject::WelfareFund { .. } => role == Role::LotteryCentre,
+                ReportSubject::Project(_) | ReportSubject::Charity { .. } => role == Role::Charity,
+            },
         }
     }
 }
@@ -560,5 +592,11 @@ pub fn check_fields(p: &Payload) -> Result<(), crate::Refusal> {
         }
         Payload::AuditAttestation(a) => nonempty("scope", &a.scope),
         Payload::Finding(f) => nonempty("text", &f.text),
+        Payload::PublishReport(r) => {
+            if let ReportSubject::Project(p) = &r.subject {
+                code("subject", p.check())?;
+            }
+            nonempty("period", &r.period)
+        }
     }
 }

@@ -27,6 +27,26 @@ impl State {
         Ok(())
     }
 
+    /// §8.3 PublishReport: a project's report by its owner; a year's report
+    /// for a year that has begun.
+    pub(super) fn publish_report(&mut self, cx: &super::Cx, r: &PublishReport) -> Verdict {
+        match &r.subject {
+            ReportSubject::Project(id) => {
+                let p = self.project(id)?;
+                if p.owner != cx.signer {
+                    return Err(Refusal::NotProjectOwner(id.clone()).into());
+                }
+            }
+            ReportSubject::Charity { year } | ReportSubject::WelfareFund { year } => {
+                let now = cx.time.utc_year();
+                if *year > now {
+                    return Err(Refusal::ReportFutureYear { year: *year, now }.into());
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// §8.3 Finding: the target must be committed (earlier, or earlier in
     /// this block).
     pub(super) fn finding(&mut self, f: &Finding, history: &dyn History) -> Verdict {

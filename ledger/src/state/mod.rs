@@ -12,7 +12,7 @@
 //! | [`governance`] | §8.3 rows AdmitMember … DelistOrganisation |
 //! | [`charity`] | §8.3 rows RegisterProject … CloseProject, Correction |
 //! | [`lottery`] | §8.3 rows RecordLotterySales, AllocateWelfareFund, RecordPrizePayout |
-//! | [`audit`] | §8.3 rows AuditAttestation, Finding |
+//! | [`audit`] | §8.3 rows AuditAttestation, Finding, PublishReport |
 //! | [`funds`] | §8.3 "own fund", "receiving project"; §10.1 inflows and outflows |
 //! | [`axis`] | §10.2–§10.3 the FIFO arithmetic |
 //! | [`block`] | §7.3, §9 block lifecycle, write set, state hash |
@@ -347,6 +347,7 @@ impl State {
             P::RecordPrizePayout(p) => self.record_prize_payout(p),
             P::AuditAttestation(p) => self.audit_attestation(p, history),
             P::Finding(p) => self.finding(p, history),
+            P::PublishReport(p) => self.publish_report(cx, p),
         }
     }
 

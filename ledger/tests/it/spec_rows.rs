@@ -1777,6 +1777,57 @@ fn lottery_and_audit_rows() {
         finding(RecordId([8; 32])),
         Code("target.unknown"),
     );
+    // Disclosures.
+    let report = |subject: ReportSubject| {
+        Payload::PublishReport(PublishReport {
+            subject,
+            period: "2026-Q1".into(),
+            report: [5; 32],
+        })
+    };
+    let year = n.clock.utc_year();
+    row(
+        n,
+        "§8.3 PublishReport accepted (project)",
+        "charity-federation",
+        report(ReportSubject::Project(ProjectId("ELDER-1".into()))),
+        Accepted,
+    );
+    row(
+        n,
+        "§8.3 PublishReport accepted (welfare fund)",
+        "lottery-centre",
+        report(ReportSubject::WelfareFund { year }),
+        Accepted,
+    );
+    row(
+        n,
+        "§8.3 PublishReport project.not_owner",
+        "red-cross",
+        report(ReportSubject::Project(ProjectId("ELDER-1".into()))),
+        Code("project.not_owner"),
+    );
+    row(
+        n,
+        "§8.3 PublishReport project.unknown",
+        "red-cross",
+        report(ReportSubject::Project(ProjectId("NO-SUCH".into()))),
+        Code("project.unknown"),
+    );
+    row(
+        n,
+        "§8.3 PublishReport report.future_year",
+        "charity-federation",
+        report(ReportSubject::Charity { year: year + 1 }),
+        Code("report.future_year"),
+    );
+    row(
+        n,
+        "§8.2 PublishReport signer.role (a charity reporting the welfare fund)",
+        "charity-federation",
+        report(ReportSubject::WelfareFund { year }),
+        Code("signer.role"),
+    );
     let _ = p::sales;
 }
 

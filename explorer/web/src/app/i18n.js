@@ -628,6 +628,7 @@ export const ENUMS = {
     RecordPrizePayout: ['兑奖', 'Prize payout'],
     AuditAttestation: ['审计鉴证', 'Audit attestation'],
     Finding: ['审计发现', 'Finding'],
+    PublishReport: ['信息公开报告', 'Published report'],
     Disbursement: ['支出', 'Disbursement'],
     Grant: ['资助', 'Grant'],
     WelfareAllocation: ['公益金分配', 'Welfare allocation'],

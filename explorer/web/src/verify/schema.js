@@ -192,9 +192,14 @@ export const SCHEMA = {
     ],
   },
   Finding: { struct: [['target', 'RecordId'], ['severity', 'Severity'], ['text', 'String']] },
+  // §2.2 Disclosure.
+  ReportSubject: {
+    enum: [['Project', [['project', 'ProjectId']]], ['Charity', [['year', 'u32']]], ['WelfareFund', [['year', 'u32']]]],
+  },
+  PublishReport: { struct: [['subject', 'ReportSubject'], ['period', 'String'], ['report', HASH]] },
 
   // ---- §2.3 Payload, RecordBody, SignedRecord ----
-  // The index is part of the signed bytes: kinds are only ever appended (new ones after 20).
+  // The index is part of the signed bytes: kinds are only ever appended (new ones after 21).
   // Note the order differs from §2.2's listing: Correction is 14, CloseProject 15.
   Payload: {
     enum: [
@@ -219,6 +224,7 @@ export const SCHEMA = {
       ['RecordPrizePayout', 'RecordPrizePayout'], // 18
       ['AuditAttestation', 'AuditAttestation'], // 19
       ['Finding', 'Finding'], // 20
+      ['PublishReport', 'PublishReport'], // 21
     ],
   },
   RecordBody: {
