@@ -207,6 +207,42 @@ pub async fn block(State(s): State<Shared>, Path(height): Path<String>) -> ApiRe
     block_view(&s, height)
 }
 
+/// A block as committed: its canonical bytes and this node's certificate,
+/// for clients that replay the chain themselves.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RawBlock {
+    pub height: u64,
+    /// `encode(BlockData)`, hex (SPEC §2.5).
+    pub block: String,
+    /// `encode(CommitCertificate)`, hex.
+    pub certificate: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/blocks/{height}/raw", tag = "chain",
+    params(("height" = u64, Path, description = "a committed height", maximum = 9007199254740991.0)),
+    responses((status = 200, body = RawBlock), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn raw_block(State(s): State<Shared>, Path(height): Path<String>) -> ApiResult<Response> {
+    let height = parse_height(&height)?;
+    let r = &*s.reader;
+    let b = r.block(height)?.ok_or_else(|| {
+        ApiError::not_found(
+            "block.unknown",
+            format!("no block at height {height} on this node"),
+        )
+    })?;
+    let cert = r
+        .certificate(height)?
+        .ok_or_else(|| ApiError::internal(format!("certificate {height} missing")))?;
+    Ok(cached(
+        Cache::Immutable,
+        Json(RawBlock {
+            height,
+            block: hex::encode(shanlian_ledger::codec::encode(&b)),
+            certificate: hex::encode(shanlian_ledger::codec::encode(&cert)),
+        }),
+    ))
+}
+
 #[utoipa::path(get, path = "/api/v1/blocks/hash/{hash}", tag = "chain",
     params(("hash" = String, Path, description = "a header hash, 64 hex digits", pattern = "^[0-9a-fA-F]{64}$")),
     responses((status = 200, body = BlockView), (status = 404, body = crate::error::ErrorBody)))]

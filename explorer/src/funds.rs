@@ -478,6 +478,35 @@ pub struct MemberView {
     pub admitted_height: u64,
 }
 
+#[utoipa::path(get, path = "/api/v1/members/{address}/records", tag = "members",
+    params(("address" = String, Path, description = "a member's address, 40 hex digits", pattern = "^[0-9a-fA-F]{40}$"), PageQuery),
+    responses((status = 200, description = "the records the member signed, in commit order", body = Paged<RecordView>)))]
+pub async fn member_records(
+    State(s): State<Shared>,
+    Path(address): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Response> {
+    let a = parse_address(&address)?;
+    let r = &*s.reader;
+    let names = Names::load(r)?;
+    let page = r.records_of_member(&a, q.after()?, q.limit()?)?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for at in page.items {
+        let rec = record_at(r, at)?;
+        let c = r
+            .committed(&rec.id)?
+            .ok_or_else(|| ApiError::internal("indexed record not committed"))?;
+        items.push(record_view(r, &names, &c)?);
+    }
+    Ok(cached(
+        Cache::Fresh,
+        Json(Paged {
+            items,
+            next: page.next.map(cursor),
+        }),
+    ))
+}
+
 #[utoipa::path(get, path = "/api/v1/members", tag = "members",
     responses((status = 200, body = Vec<MemberView>)))]
 pub async fn members(State(s): State<Shared>) -> ApiResult<Response> {

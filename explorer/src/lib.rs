@@ -23,6 +23,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod chain;
+#[cfg(feature = "dev")]
+pub mod dev;
 pub mod error;
 pub mod funds;
 pub mod records;
@@ -246,6 +248,7 @@ impl Explorer {
             .routes(routes!(chain::blocks))
             .routes(routes!(chain::block))
             .routes(routes!(chain::block_by_hash))
+            .routes(routes!(chain::raw_block))
             .routes(routes!(chain::checkpoint_proof))
             .routes(routes!(chain::checkpoint))
             .routes(routes!(chain::consistency))
@@ -263,6 +266,7 @@ impl Explorer {
             .routes(routes!(funds::projects))
             .routes(routes!(funds::project))
             .routes(routes!(funds::members))
+            .routes(routes!(funds::member_records))
             .routes(routes!(funds::charities))
             .routes(routes!(funds::charity))
             .routes(routes!(funds::lottery))

@@ -489,6 +489,18 @@ async fn donations_donors_projects_charities() {
         "charity.unknown",
     )
     .await;
+    let raw = ok("/api/v1/blocks/2/raw").await;
+    let b: shanlian_ledger::block::BlockData =
+        shanlian_ledger::codec::decode(&hex::decode(raw["block"].as_str().unwrap()).unwrap())
+            .unwrap();
+    assert_eq!(b.header, f.chain.net.store.header(2).unwrap().unwrap());
+    let mr = ok(&format!(
+        "/api/v1/members/{}/records?limit=2",
+        fed().to_hex()
+    ))
+    .await;
+    assert_eq!(mr["items"].as_array().unwrap().len(), 2);
+    assert!(mr["next"].is_string());
     let m = ok("/api/v1/members").await;
     assert!(m.as_array().unwrap().len() >= 6);
 }

@@ -15,7 +15,8 @@
 //! * [`chain`]: applying a whole block (propose, check, commit);
 //! * [`store`]: the store, one atomic batch per block, over a key-value
 //!   backend (sled on disk, or memory for tests);
-//! * [`verify`]: the full-chain verifier;
+//! * [`verify`]: the full-chain verifier, and [`audit`]: the auditor's
+//!   compliance checks over a verified store;
 //! * [`proofs`]: receipt bundles and their extensions, built from a store;
 //! * [`trace`]: where did a donation go, and its trace proof;
 //! * [`demo`]: a year of realistic records, for the demo network;
@@ -29,6 +30,7 @@ pub use shanlian_core::{
     tracing, types, validators, values, writeset,
 };
 
+pub mod audit;
 pub mod chain;
 pub mod demo;
 pub mod fault;
