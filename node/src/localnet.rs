@@ -215,6 +215,13 @@ pub fn run(
             dir.display()
         );
     }
+    let config0 = std::fs::read_to_string(dir.join("node-0/config.toml")).unwrap_or_default();
+    if !config0.contains("\nexplorer = ") {
+        println!(
+            "note: {} was written by an older version (no explorer in its configs); remove it to start afresh with the explorer",
+            dir.display()
+        );
+    }
     let _children = spawn_nodes(dir, validators, "info")?;
     let genesis_text =
         std::fs::read_to_string(dir.join("genesis.toml")).map_err(|e| e.to_string())?;

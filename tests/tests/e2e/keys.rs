@@ -70,6 +70,7 @@ fn start_twin(net: &Net, twin: &std::path::Path, log: &str) -> (std::process::Ch
     );
     cfg.insert("http".into(), format!("127.0.0.1:{}", base + 100).into());
     cfg.remove("metrics");
+    cfg.remove("explorer");
     cfg.insert(
         "genesis".into(),
         net.path().join("genesis.toml").display().to_string().into(),

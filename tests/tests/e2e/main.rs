@@ -2,6 +2,7 @@
 //! Each test builds its own network with `shanlian-node testnet`; networks
 //! run one at a time.
 
+mod client;
 mod faults;
 mod keys;
 mod load;

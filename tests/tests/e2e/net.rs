@@ -24,14 +24,14 @@ pub fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-/// A base port with consensus, gossip, HTTP and metrics ports free for `n`
-/// nodes (`base + i`, `+ 50`, `+ 100`, `+ 150`).
+/// A base port with consensus, gossip, HTTP, metrics and explorer ports
+/// free for `n` nodes (`base + i`, `+ 50`, `+ 100`, `+ 150`, `+ 200`).
 pub fn free_base(n: u16) -> u16 {
     let seed = (std::process::id() as u16).wrapping_add(now_ms() as u16);
     for k in 0..500u16 {
         let base = 20_000 + (seed.wrapping_mul(7).wrapping_add(k.wrapping_mul(211))) % 40_000;
         let free = (0..n).all(|i| {
-            [0, 50, 100, 150]
+            [0, 50, 100, 150, 200]
                 .iter()
                 .all(|o| std::net::TcpListener::bind(("127.0.0.1", base + o + i)).is_ok())
         });
@@ -108,6 +108,11 @@ impl Net {
 
     pub fn http(&self, i: usize) -> String {
         format!("http://127.0.0.1:{}", self.base as usize + 100 + i)
+    }
+
+    /// Node `i`'s explorer (API and web page).
+    pub fn explorer(&self, i: usize) -> String {
+        format!("http://127.0.0.1:{}", self.base as usize + 200 + i)
     }
 
     pub fn metrics_url(&self, i: usize) -> String {
