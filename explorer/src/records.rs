@@ -166,10 +166,13 @@ pub async fn inclusion(
         ));
     }
     if size <= c.log_index {
-        return Err(ApiError::bad_request(
-            "proof.bad_size",
+        // A log that ends before the record does not hold it: there is no
+        // such proof (a schema-valid question with no answer, not a bad one).
+        return Err(ApiError::not_found(
+            "proof.not_in_log",
             format!(
-                "the record is leaf {}; prove it in a log of {} to {newest} records",
+                "the record is leaf {}; a log of {size} records does not hold it \
+                 (ask for {} to {newest})",
                 c.log_index,
                 c.log_index + 1
             ),

@@ -277,8 +277,8 @@ async fn records_with_their_proofs() {
     inc.verify(&f.chain.donation.0, &tip.log_root).unwrap();
     err(
         &format!("/api/v1/records/{id}/inclusion?size=1"),
-        StatusCode::BAD_REQUEST,
-        "proof.bad_size",
+        StatusCode::NOT_FOUND,
+        "proof.not_in_log",
     )
     .await;
     // The trace proof verifies to the flow the donation view shows.

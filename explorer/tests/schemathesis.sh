@@ -24,6 +24,6 @@ done
 [[ $url == http* ]] || { echo "the dev server did not start:"; cat "$log"; exit 1; }
 semantic='^/api/v1/(records|records/batch|proofs/consistency|checkpoints/proof)$'
 common=(--checks all --max-examples "$examples" --workers 1 --seed 1 --no-color)
-"$st" run "$url/api/openapi.json" "${common[@]}" --exclude-path-regex "$semantic"
-"$st" run "$url/api/openapi.json" "${common[@]}" --include-path-regex "$semantic" \
+"$st" --config-file explorer/tests/schemathesis.toml run "$url/api/openapi.json" "${common[@]}" --exclude-path-regex "$semantic"
+"$st" --config-file explorer/tests/schemathesis.toml run "$url/api/openapi.json" "${common[@]}" --include-path-regex "$semantic" \
   --exclude-checks positive_data_acceptance
