@@ -55,12 +55,23 @@ impl Nodes {
     /// GET from one explorer: the JSON, or its `{code, message}` error.
     pub async fn get_at(&self, base: &str, path: &str) -> Result<Value> {
         let url = format!("{base}{path}");
-        let r = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {url}"))?;
+        let r = self.http.get(&url).send().await;
+        Self::json_answer("GET", &url, r).await
+    }
+
+    /// POST JSON to one explorer: the JSON answer, or its error.
+    pub async fn post_json_at(&self, base: &str, path: &str, body: &Value) -> Result<Value> {
+        let url = format!("{base}{path}");
+        let r = self.http.post(&url).json(body).send().await;
+        Self::json_answer("POST", &url, r).await
+    }
+
+    async fn json_answer(
+        method: &str,
+        url: &str,
+        r: reqwest::Result<reqwest::Response>,
+    ) -> Result<Value> {
+        let r = r.with_context(|| format!("cannot reach {url}"))?;
         let status = r.status();
         let body: Value = r
             .json()
@@ -72,9 +83,47 @@ impl Nodes {
                 code: body["code"].as_str().unwrap_or("unknown").to_string(),
                 message: body["message"].as_str().unwrap_or("").to_string(),
             })
-            .with_context(|| format!("GET {url}"));
+            .with_context(|| format!("{method} {url}"));
         }
         Ok(body)
+    }
+
+    /// The status of many records (`POST /api/v1/records/status`, at most
+    /// 10,000 ids a request), from the first explorer that answers; in the
+    /// order asked.
+    pub async fn statuses(&self, ids: &[RecordId]) -> Result<Vec<Value>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(10_000) {
+            let body = serde_json::json!({
+                "ids": chunk.iter().map(RecordId::to_hex).collect::<Vec<_>>()
+            });
+            let mut last = None;
+            let mut answer = None;
+            for base in &self.urls {
+                match self
+                    .post_json_at(base, "/api/v1/records/status", &body)
+                    .await
+                {
+                    Ok(v) => {
+                        answer = Some(v);
+                        break;
+                    }
+                    Err(e) => last = Some(e),
+                }
+            }
+            let v = match answer {
+                Some(v) => v,
+                None => return Err(last.unwrap_or_else(|| anyhow!("no explorer"))),
+            };
+            let list = v
+                .as_array()
+                .filter(|a| a.len() == chunk.len())
+                .ok_or_else(|| {
+                    anyhow!("the explorer answered a status list of the wrong length")
+                })?;
+            out.extend(list.iter().cloned());
+        }
+        Ok(out)
     }
 
     /// GET from the first explorer that answers it (a node that lags, or is

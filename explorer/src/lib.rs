@@ -255,6 +255,7 @@ impl Explorer {
             .routes(routes!(chain::events))
             .routes(routes!(records::record))
             .routes(routes!(records::record_status))
+            .routes(routes!(records::record_statuses))
             .routes(routes!(records::annotations))
             .routes(routes!(records::inclusion))
             .routes(routes!(records::bundle))

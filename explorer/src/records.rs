@@ -103,6 +103,11 @@ pub struct RecordStatus {
     responses((status = 200, body = RecordStatus)))]
 pub async fn record_status(State(s): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id)?;
+    Ok(cached(Cache::Fresh, Json(status_of(&s, &id)?)))
+}
+
+/// What became of one record, on this node.
+fn status_of(s: &Shared, id: &RecordId) -> ApiResult<RecordStatus> {
     let mut st = RecordStatus {
         id: id.to_hex(),
         status: "unknown".into(),
@@ -111,12 +116,12 @@ pub async fn record_status(State(s): State<Shared>, Path(id): Path<String>) -> A
         code: None,
         message: None,
     };
-    if let Some(c) = s.reader.committed(&id)? {
+    if let Some(c) = s.reader.committed(id)? {
         st.status = "committed".into();
         st.height = Some(c.height);
         st.index = Some(c.index);
     } else if let Some(sub) = &s.submitter {
-        match sub.status(&id) {
+        match sub.status(id) {
             Pending::Pending => st.status = "pending".into(),
             Pending::Refused { code, message } => {
                 st.status = "refused".into();
@@ -133,7 +138,60 @@ pub async fn record_status(State(s): State<Shared>, Path(id): Path<String>) -> A
             Pending::Unknown => {}
         }
     }
-    Ok(cached(Cache::Fresh, Json(st)))
+    Ok(st)
+}
+
+/// The most record ids one status request may ask about.
+pub const MAX_STATUS_IDS: usize = 10_000;
+
+/// Record ids whose status is asked at once.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct StatusesQuery {
+    /// Record ids; at most 10,000.
+    #[schema(max_items = 10000, min_items = 1)]
+    pub ids: Vec<RecordIdHex>,
+}
+
+/// A record id: 64 hex digits.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(pattern = "^[0-9a-fA-F]{64}$")]
+pub struct RecordIdHex(pub String);
+
+/// The status of many records at once: what a bulk import waits on, in one
+/// request instead of one per record (answers are in the order asked).
+#[utoipa::path(post, path = "/api/v1/records/status", tag = "records",
+    request_body = StatusesQuery,
+    responses((status = 200, body = Vec<RecordStatus>),
+        (status = 400, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody)))]
+pub async fn record_statuses(
+    State(s): State<Shared>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let q: StatusesQuery = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "request.bad_json",
+            format!("expected {{\"ids\": [hex, …]}}: {e}"),
+        )
+    })?;
+    if q.ids.len() > MAX_STATUS_IDS {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request.too_many_ids",
+            format!("at most {MAX_STATUS_IDS} ids per request"),
+        ));
+    }
+    if q.ids.is_empty() {
+        return Err(ApiError::bad_request(
+            "request.no_ids",
+            "ask about at least one record id",
+        ));
+    }
+    let out = q
+        .ids
+        .iter()
+        .map(|h| status_of(&s, &parse_id(&h.0)?))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(cached(Cache::Fresh, Json(out)))
 }
 
 /// The log size to prove a record in.

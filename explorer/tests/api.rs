@@ -681,6 +681,79 @@ async fn submission_single_batch_and_status() {
     }
     let (s, _, _) = call_raw("POST", "/api/v1/records/batch", None, many).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+
+    // Many statuses in one request, in the order asked.
+    let unknown = RecordId([7; 32]);
+    let ask = |ids: Vec<String>| {
+        let body = serde_json::to_vec(&json!({ "ids": ids })).unwrap();
+        call_raw(
+            "POST",
+            "/api/v1/records/status",
+            Some("application/json"),
+            body,
+        )
+    };
+    let (s, _, b) = ask(vec![
+        f.chain.x.to_hex(),
+        good2.id.to_hex(),
+        unknown.to_hex(),
+        wrong.id.to_hex(),
+    ])
+    .await;
+    let v: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let got: Vec<(&str, &str)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["id"].as_str().unwrap(), x["status"].as_str().unwrap()))
+        .collect();
+    let (x, g, u, w) = (
+        f.chain.x.to_hex(),
+        good2.id.to_hex(),
+        unknown.to_hex(),
+        wrong.id.to_hex(),
+    );
+    assert_eq!(
+        got,
+        vec![
+            (x.as_str(), "committed"),
+            (g.as_str(), "pending"),
+            (u.as_str(), "unknown"),
+            // Refused at admission: never pooled, so this node has no record of it.
+            (w.as_str(), "unknown"),
+        ]
+    );
+    assert_eq!(v[0]["height"], 3);
+    for (ids, status, code) in [
+        (
+            vec!["zz".to_string()],
+            StatusCode::BAD_REQUEST,
+            "request.bad_id",
+        ),
+        (vec![], StatusCode::BAD_REQUEST, "request.no_ids"),
+        (
+            vec![unknown.to_hex(); 10_001],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request.too_many_ids",
+        ),
+    ] {
+        let (s, _, b) = ask(ids).await;
+        let v: Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!((s, v["code"].as_str()), (status, Some(code)), "{v}");
+    }
+    let (s, _, b) = call_raw(
+        "POST",
+        "/api/v1/records/status",
+        Some("application/json"),
+        b"[1]".to_vec(),
+    )
+    .await;
+    let v: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("request.bad_json"))
+    );
 }
 
 #[tokio::test]
@@ -722,6 +795,7 @@ async fn openapi_document_lists_every_route() {
         "/api/v1/donations/{charity}/{receipt}",
         "/api/v1/records",
         "/api/v1/records/batch",
+        "/api/v1/records/status",
         "/api/v1/events",
         "/api/v1/search",
     ] {

@@ -651,26 +651,11 @@ pub async fn run(
     })
 }
 
-/// The status of each record, asked with bounded concurrency.
+/// The status of each record, asked in batches (unknown where no explorer
+/// answered: they are asked again on the next round).
 async fn statuses(nodes: &Nodes, ids: &[RecordId]) -> Vec<Option<serde_json::Value>> {
-    use std::sync::Arc;
-    let sem = Arc::new(tokio::sync::Semaphore::new(64));
-    let mut tasks = Vec::with_capacity(ids.len());
-    for id in ids {
-        let nodes = nodes.clone();
-        let sem = sem.clone();
-        let id = *id;
-        tasks.push(tokio::spawn(async move {
-            let _permit = sem.acquire().await.ok()?;
-            nodes
-                .get(&format!("/api/v1/records/{}/status", id.to_hex()))
-                .await
-                .ok()
-        }));
+    match nodes.statuses(ids).await {
+        Ok(v) => v.into_iter().map(Some).collect(),
+        Err(_) => vec![None; ids.len()],
     }
-    let mut out = Vec::with_capacity(ids.len());
-    for t in tasks {
-        out.push(t.await.ok().flatten());
-    }
-    out
 }
