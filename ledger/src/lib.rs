@@ -26,7 +26,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub use shanlian_core::{
-    block, bundle, codec, compliance, crypto, error, genesis, keys, lottery, merkle, record,
+    block, bundle, codec, compliance, crypto, draw, error, genesis, keys, lottery, merkle, record,
     tracing, types, validators, values, writeset,
 };
 

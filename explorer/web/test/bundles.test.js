@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseToml } from 'smol-toml';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import {
+  SCHEMA,
   BundleError,
   CertificateError,
   RecordError,
@@ -406,6 +407,58 @@ test('certificate: quorum 3·P > 2·T, every signature checked, §7.2 order of r
 
 // =============================================================================================
 // §8.1 field checks used by R1, and §5 commitment for the donor's local check
+
+test('field checks (§8.1): every payload kind has its row, the draws and disclosures too', () => {
+  const fieldCode = (p) => {
+    try {
+      checkFields(p);
+      return 'ok';
+    } catch (e) {
+      if (!(e instanceof RecordError)) throw e;
+      return `${e.code} ${e.field}`;
+    }
+  };
+  const open = (over) => ({
+    kind: 'OpenDraw',
+    draw: 'FC-1',
+    draw_kind: { kind: 'Reward' },
+    title: '彩民回馈抽奖',
+    entries_root: new Uint8Array(32),
+    entries: 10n,
+    winners: 3,
+    closes: 5n,
+    reveal_by: 7n,
+    seed_commitment: new Uint8Array(32),
+    invited: [],
+    ...over,
+  });
+  assert.equal(fieldCode(open({})), 'ok');
+  assert.equal(fieldCode(open({ draw: 'a b' })), 'field.invalid draw');
+  assert.equal(fieldCode(open({ title: ' ' })), 'field.invalid title');
+  assert.equal(fieldCode(open({ entries: 0n })), 'field.invalid entries');
+  assert.equal(fieldCode(open({ winners: 0 })), 'field.invalid winners');
+  assert.equal(fieldCode(open({ winners: 11 })), 'field.invalid winners');
+  assert.equal(fieldCode(open({ entries: 1000n, winners: 257 })), 'field.invalid winners');
+  assert.equal(fieldCode(open({ reveal_by: 6n })), 'field.invalid reveal_by');
+  const a = new Uint8Array(20).fill(1);
+  assert.equal(fieldCode(open({ invited: [a, Uint8Array.from(a)] })), 'field.invalid invited');
+  assert.equal(fieldCode({ kind: 'CommitDrawSeed', draw: '', seed_commitment: new Uint8Array(32) }), 'field.invalid draw');
+  assert.equal(fieldCode({ kind: 'RevealDrawSeed', draw: 'FC-1', seed: new Uint8Array(32) }), 'ok');
+  assert.equal(fieldCode({ kind: 'SettleDraw', draw: 'FC-1', winners: new Array(257).fill(0n) }), 'field.invalid winners');
+  assert.equal(fieldCode({ kind: 'SettleDraw', draw: 'FC-1', winners: [0n, 1n] }), 'ok');
+  const report = (subject, period = '2026-Q1') => ({ kind: 'PublishReport', subject, period, report: new Uint8Array(32) });
+  assert.equal(fieldCode(report({ kind: 'WelfareFund', year: 2026 })), 'ok');
+  assert.equal(fieldCode(report({ kind: 'Project', project: 'has space' })), 'field.invalid subject');
+  assert.equal(fieldCode(report({ kind: 'Charity', year: 2026 }, '')), 'field.invalid period');
+  // Every payload kind of the schema is known to checkFields (none falls to "unknown kind").
+  for (const [kind] of SCHEMA.Payload.enum) {
+    try {
+      checkFields({ kind });
+    } catch (e) {
+      assert.ok(!/unknown payload kind/.test(e.message), `${kind}: ${e.message}`);
+    }
+  }
+});
 
 test('field checks (§8.1): White_Space trimming, control characters, codes, USCC, funds', () => {
   const don = (over) => ({

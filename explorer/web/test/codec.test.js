@@ -112,8 +112,8 @@ test('decoding refuses Option tag 2', () => {
 });
 
 test('decoding refuses an enum index past the last variant', () => {
-  // Payload has 22 variants (0 … 21).
-  let err = refused('SignedRecord', mutate(DONATION, AT.payloadIndex, [22, 0, 0, 0]), /variant index 22 .*\(21 PublishReport\)/);
+  // Payload has 26 variants (0 … 25).
+  let err = refused('SignedRecord', mutate(DONATION, AT.payloadIndex, [26, 0, 0, 0]), /variant index 26 .*\(25 SettleDraw\)/);
   assert.equal(err.path, 'body.payload');
   assert.equal(err.offset, AT.payloadIndex);
   refused('SignedRecord', mutate(DONATION, AT.payloadIndex, [0xff, 0xff, 0xff, 0xff]), /variant index 4294967295/);
@@ -289,17 +289,18 @@ test('every structure of SPEC §2 has a schema entry', () => {
     'ApproveProject', 'ListOrganisation', 'DelistOrganisation', 'RegisterProject', 'RecordDonation',
     'RecordDisbursement', 'RecordRefund', 'TransferGrant', 'CloseProject', 'Correction',
     'RecordLotterySales', 'AllocateWelfareFund', 'RecordPrizePayout', 'AuditAttestation', 'Finding',
-    'ReportSubject', 'PublishReport', 'Payload', 'RecordBody', 'SignedRecord', 'Genesis', 'Params', 'GenesisMember', 'Game', 'Header',
+    'ReportSubject', 'PublishReport', 'DrawKind', 'OpenDraw', 'CommitDrawSeed', 'RevealDrawSeed', 'SettleDraw', 'Payload', 'RecordBody', 'SignedRecord', 'Genesis', 'Params', 'GenesisMember', 'Game', 'Header',
     'BlockData', 'Validator', 'ValidatorSet', 'VoteKind', 'VoteBody', 'ProposalBody', 'CommitSignature',
     'CommitCertificate', 'Checkpoint', 'WitnessSignature', 'SignedCheckpoint', 'Member', 'KeyEntry',
     'ProjectStatus', 'Project', 'FundState', 'Holes', 'Donation', 'Listing', 'GameTotals', 'WelfareYear',
     'CharityYear', 'SourceKind', 'SourceRow', 'OutflowKind', 'OutflowRow', 'Location',
   ];
   for (const name of required) assert.ok(TYPE_NAMES.includes(name), name);
-  // Payload: 22 kinds, in the §2.3 order, each wrapping the struct of the same name.
+  // Payload: 26 kinds, in the §2.3 order, each wrapping the struct of the same name.
   const kinds = SCHEMA.Payload.enum.map(([v]) => v);
-  assert.equal(kinds.length, 22);
+  assert.equal(kinds.length, 26);
   assert.equal(kinds.indexOf('PublishReport'), 21);
+  assert.equal(kinds.indexOf('SettleDraw'), 25);
   assert.equal(kinds.indexOf('Correction'), 14);
   assert.equal(kinds.indexOf('CloseProject'), 15);
   assert.equal(kinds.indexOf('Finding'), 20);

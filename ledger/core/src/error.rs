@@ -140,6 +140,38 @@ pub enum Refusal {
     BlockFull(u32),
     #[error("a report for the year {year} cannot be published in {now}")]
     ReportFutureYear { year: u32, now: u32 },
+    #[error("draw {0} already exists")]
+    DrawExists(DrawId),
+    #[error("no draw {0}")]
+    UnknownDraw(DrawId),
+    #[error("a draw must close after this block (height {height}); it closes at {closes}")]
+    DrawClosesTooSoon { closes: u64, height: u64 },
+    #[error("draw {draw} closed at height {closes}: seeds can no longer be committed")]
+    DrawClosed { draw: DrawId, closes: u64 },
+    #[error("only auditors and the members draw {0} invites may commit seeds to it")]
+    DrawNotInvited(DrawId),
+    #[error("this member already committed a seed to draw {0}")]
+    DrawAlreadyCommitted(DrawId),
+    #[error("this member committed no seed to draw {0}")]
+    DrawNotCommitter(DrawId),
+    #[error(
+        "draw {draw}: seeds are revealed from height {from}, after the beacon block is decided"
+    )]
+    DrawRevealTooEarly { draw: DrawId, from: u64 },
+    #[error("draw {draw}: reveals closed at height {reveal_by}")]
+    DrawRevealLate { draw: DrawId, reveal_by: u64 },
+    #[error("this member already revealed its seed to draw {0}")]
+    DrawAlreadyRevealed(DrawId),
+    #[error("the seed does not match the commitment made to draw {0}")]
+    DrawRevealMismatch(DrawId),
+    #[error(
+        "draw {draw} cannot be settled before height {from} (or before every seed is revealed)"
+    )]
+    DrawNotReady { draw: DrawId, from: u64 },
+    #[error("draw {0} is already settled")]
+    DrawSettled(DrawId),
+    #[error("draw {draw}: the winners are {expected:?}, not the ones stated")]
+    DrawWrongOutcome { draw: DrawId, expected: Vec<u64> },
 }
 
 impl Refusal {
@@ -200,6 +232,20 @@ impl Refusal {
             AttestationMismatch { .. } => "audit.mismatch",
             BlockFull(_) => "block.full",
             ReportFutureYear { .. } => "report.future_year",
+            DrawExists(_) => "draw.exists",
+            UnknownDraw(_) => "draw.unknown",
+            DrawClosesTooSoon { .. } => "draw.closes_too_soon",
+            DrawClosed { .. } => "draw.closed",
+            DrawNotInvited(_) => "draw.not_invited",
+            DrawAlreadyCommitted(_) => "draw.already_committed",
+            DrawNotCommitter(_) => "draw.not_committer",
+            DrawRevealTooEarly { .. } => "draw.reveal_too_early",
+            DrawRevealLate { .. } => "draw.reveal_late",
+            DrawAlreadyRevealed(_) => "draw.already_revealed",
+            DrawRevealMismatch(_) => "draw.reveal_mismatch",
+            DrawNotReady { .. } => "draw.not_ready",
+            DrawSettled(_) => "draw.settled",
+            DrawWrongOutcome { .. } => "draw.wrong_outcome",
         }
     }
 }
@@ -251,6 +297,7 @@ mod codes {
         let p = ProjectId("P".into());
         let r = ReceiptNo("R".into());
         let g = GameId("G".into());
+        let d = DrawId("D".into());
         let t = Timestamp(0);
         let all = vec![
             Refusal::TooLarge { size: 1, max: 0 },
@@ -356,6 +403,38 @@ mod codes {
             },
             Refusal::BlockFull(0),
             Refusal::ReportFutureYear { year: 0, now: 0 },
+            Refusal::DrawExists(d.clone()),
+            Refusal::UnknownDraw(d.clone()),
+            Refusal::DrawClosesTooSoon {
+                closes: 0,
+                height: 0,
+            },
+            Refusal::DrawClosed {
+                draw: d.clone(),
+                closes: 0,
+            },
+            Refusal::DrawNotInvited(d.clone()),
+            Refusal::DrawAlreadyCommitted(d.clone()),
+            Refusal::DrawNotCommitter(d.clone()),
+            Refusal::DrawRevealTooEarly {
+                draw: d.clone(),
+                from: 0,
+            },
+            Refusal::DrawRevealLate {
+                draw: d.clone(),
+                reveal_by: 0,
+            },
+            Refusal::DrawAlreadyRevealed(d.clone()),
+            Refusal::DrawRevealMismatch(d.clone()),
+            Refusal::DrawNotReady {
+                draw: d.clone(),
+                from: 0,
+            },
+            Refusal::DrawSettled(d.clone()),
+            Refusal::DrawWrongOutcome {
+                draw: d,
+                expected: vec![],
+            },
         ];
         for r in &all {
             use Refusal::*;
@@ -412,7 +491,21 @@ mod codes {
                 | UnknownHeight(_)
                 | AttestationMismatch { .. }
                 | BlockFull(_)
-                | ReportFutureYear { .. } => {}
+                | ReportFutureYear { .. }
+                | DrawExists(_)
+                | UnknownDraw(_)
+                | DrawClosesTooSoon { .. }
+                | DrawClosed { .. }
+                | DrawNotInvited(_)
+                | DrawAlreadyCommitted(_)
+                | DrawNotCommitter(_)
+                | DrawRevealTooEarly { .. }
+                | DrawRevealLate { .. }
+                | DrawAlreadyRevealed(_)
+                | DrawRevealMismatch(_)
+                | DrawNotReady { .. }
+                | DrawSettled(_)
+                | DrawWrongOutcome { .. } => {}
             }
         }
         all

@@ -43,6 +43,8 @@ pub const CHARITY_YEARS: u8 = 0x0c;
 /// refunded ranges of a fund at or after its FIFO position:
 /// FundRef → Vec<(start, end)> (absent when there are none)
 pub const HOLES: u8 = 0x0d;
+/// verifiable draws: DrawId → Draw
+pub const DRAWS: u8 = 0x0e;
 
 /// trace: inflows, `SourceRow` at each inflow's start position.
 ///

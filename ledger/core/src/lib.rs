@@ -24,7 +24,8 @@
 //!   Merkle tree and the state hash.
 //! * [`tracing`]: where money went, computed from trace rows, and trace
 //!   proofs and their verifier.
-//! * [`lottery`]: the split rule of lottery sales.
+//! * [`lottery`]: the split rule of lottery sales; [`draw`]: verifiable
+//!   draws, their beacon and sampling.
 //! * [`compliance`]: Charity Law art. 60 ratios and the elderly share.
 //! * [`error`]: refusals (every rule's stable code) and block verdicts.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -35,6 +36,7 @@ pub mod bundle;
 pub mod codec;
 pub mod compliance;
 pub mod crypto;
+pub mod draw;
 pub mod error;
 pub mod genesis;
 pub mod hexser;

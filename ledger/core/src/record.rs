@@ -248,6 +248,69 @@ pub struct PublishReport {
     pub report: Hash32,
 }
 
+/// What a draw is for.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, serde::Serialize, serde::Deserialize,
+)]
+pub enum DrawKind {
+    /// A reward draw among players (彩民回馈抽奖): entries are entrants.
+    Reward,
+    /// A game draw: entries are ticket fingerprints.
+    Game,
+}
+
+/// Lottery centre: opens a verifiable draw (SPEC §15). Entries are salted
+/// commitments in a Merkle tree whose root and size are fixed here; its
+/// own seed is committed here too.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
+pub struct OpenDraw {
+    pub draw: DrawId,
+    pub draw_kind: DrawKind,
+    pub title: String,
+    /// Root of the entry set (SPEC §15.1).
+    #[serde(with = "crate::hexser::hash32")]
+    pub entries_root: Hash32,
+    /// How many entries (leaves) the set holds.
+    pub entries: u64,
+    /// How many entries win (1 to `min(entries, 256)`).
+    pub winners: u32,
+    /// Seeds are committed in blocks up to this height; block `closes + 1`
+    /// is the beacon block.
+    pub closes: u64,
+    /// Seeds are revealed in blocks `closes + 2` to `reveal_by`.
+    pub reveal_by: u64,
+    /// `draw::seed_commitment(draw, seed)` of the centre's own seed.
+    #[serde(with = "crate::hexser::hash32")]
+    pub seed_commitment: Hash32,
+    /// Members besides auditors invited to commit seeds (at most 16).
+    pub invited: Vec<Address>,
+}
+
+/// An auditor or invited member: commits a seed to an open draw.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
+pub struct CommitDrawSeed {
+    pub draw: DrawId,
+    #[serde(with = "crate::hexser::hash32")]
+    pub seed_commitment: Hash32,
+}
+
+/// A committer reveals its seed once the beacon block is decided.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
+pub struct RevealDrawSeed {
+    pub draw: DrawId,
+    #[serde(with = "crate::hexser::hash32")]
+    pub seed: Hash32,
+}
+
+/// Any member: states a draw's outcome, which the ledger recomputes (SPEC
+/// §15.3) and refuses unless it is exactly the one.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
+pub struct SettleDraw {
+    pub draw: DrawId,
+    /// The winning entry indices, in the order drawn.
+    pub winners: Vec<u64>,
+}
+
 /// What a record does. The variant index is part of the canonical bytes:
 /// append new kinds at the end, never reorder.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
@@ -274,6 +337,10 @@ pub enum Payload {
     AuditAttestation(AuditAttestation),
     Finding(Finding),
     PublishReport(PublishReport),
+    OpenDraw(OpenDraw),
+    CommitDrawSeed(CommitDrawSeed),
+    RevealDrawSeed(RevealDrawSeed),
+    SettleDraw(SettleDraw),
 }
 
 impl Payload {
@@ -302,6 +369,10 @@ impl Payload {
             Payload::AuditAttestation(_) => "AuditAttestation",
             Payload::Finding(_) => "Finding",
             Payload::PublishReport(_) => "PublishReport",
+            Payload::OpenDraw(_) => "OpenDraw",
+            Payload::CommitDrawSeed(_) => "CommitDrawSeed",
+            Payload::RevealDrawSeed(_) => "RevealDrawSeed",
+            Payload::SettleDraw(_) => "SettleDraw",
         }
     }
 
@@ -324,9 +395,12 @@ impl Payload {
             | RecordRefund(_)
             | TransferGrant(_)
             | CloseProject(_) => role == Role::Charity,
-            RecordLotterySales(_) | AllocateWelfareFund(_) | RecordPrizePayout(_) => {
+            RecordLotterySales(_) | AllocateWelfareFund(_) | RecordPrizePayout(_) | OpenDraw(_) => {
                 role == Role::LotteryCentre
             }
+            // Who may commit or reveal depends on the draw (§8.3); anyone
+            // may settle, since the outcome is computed, not chosen.
+            CommitDrawSeed(_) | RevealDrawSeed(_) | SettleDraw(_) => true,
             AuditAttestation(_) | Finding(_) => role == Role::Auditor,
             Correction(_) => true,
             PublishReport(p) => match p.subject {
@@ -592,6 +666,56 @@ pub fn check_fields(p: &Payload) -> Result<(), crate::Refusal> {
         }
         Payload::AuditAttestation(a) => nonempty("scope", &a.scope),
         Payload::Finding(f) => nonempty("text", &f.text),
+        Payload::OpenDraw(d) => {
+            code("draw", d.draw.check())?;
+            nonempty("title", &d.title)?;
+            if d.entries == 0 {
+                return Err(crate::Refusal::InvalidField {
+                    field: "entries",
+                    reason: "a draw needs at least one entry".into(),
+                });
+            }
+            if d.winners == 0
+                || d.winners > crate::draw::MAX_WINNERS
+                || u64::from(d.winners) > d.entries
+            {
+                return Err(crate::Refusal::InvalidField {
+                    field: "winners",
+                    reason: format!(
+                        "must be 1 to the number of entries, at most {}",
+                        crate::draw::MAX_WINNERS
+                    ),
+                });
+            }
+            if d.reveal_by < d.closes.saturating_add(2) {
+                return Err(crate::Refusal::InvalidField {
+                    field: "reveal_by",
+                    reason: "reveals come after the beacon block: reveal_by ≥ closes + 2".into(),
+                });
+            }
+            let mut seen = d.invited.clone();
+            seen.sort_unstable();
+            seen.dedup();
+            if d.invited.len() > crate::draw::MAX_INVITED || seen.len() != d.invited.len() {
+                return Err(crate::Refusal::InvalidField {
+                    field: "invited",
+                    reason: format!("at most {} distinct members", crate::draw::MAX_INVITED),
+                });
+            }
+            Ok(())
+        }
+        Payload::CommitDrawSeed(c) => code("draw", c.draw.check()),
+        Payload::RevealDrawSeed(r) => code("draw", r.draw.check()),
+        Payload::SettleDraw(s) => {
+            code("draw", s.draw.check())?;
+            if s.winners.len() > crate::draw::MAX_WINNERS as usize {
+                return Err(crate::Refusal::InvalidField {
+                    field: "winners",
+                    reason: format!("at most {} winners", crate::draw::MAX_WINNERS),
+                });
+            }
+            Ok(())
+        }
         Payload::PublishReport(r) => {
             if let ReportSubject::Project(p) = &r.subject {
                 code("subject", p.check())?;

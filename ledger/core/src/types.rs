@@ -309,6 +309,11 @@ code_newtype!(
     64
 );
 code_newtype!(
+    /// A verifiable draw's id, unique ledger-wide (e.g. `FC-REWARD-2026-11`).
+    DrawId,
+    64
+);
+code_newtype!(
     /// A lottery game id from genesis (e.g. `SSQ` for the two-colour ball).
     GameId,
     32

@@ -138,6 +138,54 @@ pub struct WelfareYear {
     pub by_purpose: [u64; 5],
 }
 
+/// One committer's seed in a draw.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
+pub struct DrawSeed {
+    pub member: Address,
+    #[serde(with = "crate::hexser::hash32")]
+    pub commitment: Hash32,
+    /// The revealed seed, once revealed.
+    #[serde(with = "crate::hexser::opt_hash32")]
+    pub seed: Option<Hash32>,
+    /// The record that committed it.
+    pub record: RecordId,
+}
+
+/// A settled draw's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
+pub struct DrawOutcome {
+    /// Height of the block that settled it.
+    pub height: u64,
+    /// The beacon block's (height `closes + 1`) header hash.
+    #[serde(with = "crate::hexser::hash32")]
+    pub block_hash: Hash32,
+    #[serde(with = "crate::hexser::hash32")]
+    pub beacon: Hash32,
+    /// Winning entry indices, in the order drawn.
+    pub winners: Vec<u64>,
+    /// Committers that did not reveal by the deadline (their seeds left out).
+    pub withheld: Vec<Address>,
+}
+
+/// A verifiable draw (SPEC §15) as the ledger keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
+pub struct Draw {
+    pub owner: Address,
+    pub draw_kind: crate::record::DrawKind,
+    pub title: String,
+    #[serde(with = "crate::hexser::hash32")]
+    pub entries_root: Hash32,
+    pub entries: u64,
+    pub winners: u32,
+    pub opened: u64,
+    pub closes: u64,
+    pub reveal_by: u64,
+    pub invited: Vec<Address>,
+    /// The owner's seed first, then the others in the order committed.
+    pub seeds: Vec<DrawSeed>,
+    pub outcome: Option<DrawOutcome>,
+}
+
 /// One charity's flows in one UTC year (for Charity Law art. 60).
 #[derive(
     Debug, Clone, Default, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize,

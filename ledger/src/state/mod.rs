@@ -12,6 +12,7 @@
 //! | [`governance`] | §8.3 rows AdmitMember … DelistOrganisation |
 //! | [`charity`] | §8.3 rows RegisterProject … CloseProject, Correction |
 //! | [`lottery`] | §8.3 rows RecordLotterySales, AllocateWelfareFund, RecordPrizePayout |
+//! | [`draws`] | §8.3 rows OpenDraw … SettleDraw; §15 verifiable draws |
 //! | [`audit`] | §8.3 rows AuditAttestation, Finding, PublishReport |
 //! | [`funds`] | §8.3 "own fund", "receiving project"; §10.1 inflows and outflows |
 //! | [`axis`] | §10.2–§10.3 the FIFO arithmetic |
@@ -27,6 +28,7 @@ pub mod audit;
 pub mod axis;
 pub mod block;
 pub mod charity;
+pub mod draws;
 pub mod envelope;
 pub mod funds;
 pub mod governance;
@@ -348,6 +350,10 @@ impl State {
             P::AuditAttestation(p) => self.audit_attestation(p, history),
             P::Finding(p) => self.finding(p, history),
             P::PublishReport(p) => self.publish_report(cx, p),
+            P::OpenDraw(p) => self.open_draw(cx, p),
+            P::CommitDrawSeed(p) => self.commit_draw_seed(cx, p),
+            P::RevealDrawSeed(p) => self.reveal_draw_seed(cx, p),
+            P::SettleDraw(p) => self.settle_draw(cx, p, history),
         }
     }
 

@@ -88,4 +88,6 @@ state_tables! {
     welfare_years: u32 => WelfareYear = keys::WELFARE_YEARS;
     /// (charity, UTC year) → its income and spending that year.
     charity_years: (Address, u32) => CharityYear = keys::CHARITY_YEARS;
+    /// DrawId → the draw, its seeds and outcome.
+    draws: DrawId => Draw = keys::DRAWS;
 }

@@ -2,6 +2,7 @@
 
 mod bundles;
 mod crash;
+mod draws;
 mod fuzz;
 mod props;
 mod rules;

@@ -1832,6 +1832,300 @@ fn lottery_and_audit_rows() {
 }
 
 /// Every code of the golden list (SPEC §14) is asserted by a row above.
+/// §8.1–§8.3 the draw rows (SPEC §15): field checks, who may do what,
+/// and when.
+#[test]
+fn draw_rows() {
+    use shanlian_ledger::draw;
+    let n = &mut DevNet::new().unwrap();
+    n.commit(&[]).unwrap();
+    let h0 = n.state.height;
+    let id = DrawId("FC-REWARD-1".into());
+    let seeds: [Hash32; 3] = [[1; 32], [2; 32], [3; 32]];
+    let open = |f: &dyn Fn(&mut OpenDraw)| {
+        let mut d = OpenDraw {
+            draw: id.clone(),
+            draw_kind: DrawKind::Reward,
+            title: "彩民回馈抽奖 2026-11".into(),
+            entries_root: [9; 32],
+            entries: 1_000,
+            winners: 10,
+            closes: h0 + 3,
+            reveal_by: h0 + 8,
+            seed_commitment: draw::seed_commitment(&id.0, &seeds[0]),
+            invited: vec![],
+        };
+        f(&mut d);
+        Payload::OpenDraw(d)
+    };
+    let centre = "lottery-centre";
+    // §8.1 field checks.
+    for (spec, edit, field) in [
+        (
+            "§8.1 OpenDraw draw",
+            &(|d: &mut OpenDraw| d.draw = DrawId("has space".into())) as &dyn Fn(&mut OpenDraw),
+            "draw",
+        ),
+        ("§8.1 OpenDraw title", &|d| d.title = " ".into(), "title"),
+        ("§8.1 OpenDraw entries ≥ 1", &|d| d.entries = 0, "entries"),
+        ("§8.1 OpenDraw winners ≥ 1", &|d| d.winners = 0, "winners"),
+        (
+            "§8.1 OpenDraw winners ≤ entries",
+            &|d| d.winners = 1_001,
+            "winners",
+        ),
+        (
+            "§8.1 OpenDraw winners ≤ 256",
+            &|d| d.winners = 257,
+            "winners",
+        ),
+        (
+            "§8.1 OpenDraw reveal_by ≥ closes + 2",
+            &|d| d.reveal_by = d.closes + 1,
+            "reveal_by",
+        ),
+        (
+            "§8.1 OpenDraw invited distinct",
+            &|d| d.invited = vec![Address([1; 20]), Address([1; 20])],
+            "invited",
+        ),
+    ] {
+        row(n, spec, centre, open(edit), Field("field.invalid", field));
+    }
+    let settle = |winners: Vec<u64>| {
+        Payload::SettleDraw(SettleDraw {
+            draw: DrawId("FC-REWARD-1".into()),
+            winners,
+        })
+    };
+    row(
+        n,
+        "§8.1 SettleDraw winners ≤ 256",
+        centre,
+        settle(vec![0; 257]),
+        Field("field.invalid", "winners"),
+    );
+    row(
+        n,
+        "§8.1 CommitDrawSeed draw",
+        "auditor",
+        Payload::CommitDrawSeed(CommitDrawSeed {
+            draw: DrawId(String::new()),
+            seed_commitment: [0; 32],
+        }),
+        Field("field.invalid", "draw"),
+    );
+    // §8.2 and §8.3 OpenDraw.
+    row(
+        n,
+        "§8.2 OpenDraw signer.role",
+        "charity-federation",
+        open(&|_| {}),
+        Code("signer.role"),
+    );
+    row(
+        n,
+        "§8.3 OpenDraw draw.closes_too_soon",
+        centre,
+        open(&|d| {
+            d.closes = h0 + 1;
+            d.reveal_by = h0 + 5
+        }),
+        Code("draw.closes_too_soon"),
+    );
+    row(
+        n,
+        "§8.3 OpenDraw member.unknown (invited)",
+        centre,
+        open(&|d| d.invited = vec![Address([7; 20])]),
+        Code("member.unknown"),
+    );
+    let red_cross = n.address("red-cross");
+    row(
+        n,
+        "§8.3 OpenDraw accepted",
+        centre,
+        open(&|d| d.invited = vec![red_cross]),
+        Accepted,
+    );
+    commit(n, centre, open(&|d| d.invited = vec![red_cross]));
+    row(
+        n,
+        "§8.3 OpenDraw draw.exists",
+        centre,
+        open(&|_| {}),
+        Code("draw.exists"),
+    );
+    // CommitDrawSeed.
+    let commit_seed = |seed: &Hash32| {
+        Payload::CommitDrawSeed(CommitDrawSeed {
+            draw: DrawId("FC-REWARD-1".into()),
+            seed_commitment: draw::seed_commitment("FC-REWARD-1", seed),
+        })
+    };
+    row(
+        n,
+        "§8.3 CommitDrawSeed accepted (auditor)",
+        "auditor",
+        commit_seed(&seeds[1]),
+        Accepted,
+    );
+    row(
+        n,
+        "§8.3 CommitDrawSeed draw.not_invited",
+        "charity-federation",
+        commit_seed(&seeds[1]),
+        Code("draw.not_invited"),
+    );
+    row(
+        n,
+        "§8.3 CommitDrawSeed draw.already_committed (the centre committed when it opened)",
+        centre,
+        commit_seed(&seeds[1]),
+        Code("draw.already_committed"),
+    );
+    row(
+        n,
+        "§8.3 CommitDrawSeed draw.unknown",
+        "auditor",
+        Payload::CommitDrawSeed(CommitDrawSeed {
+            draw: DrawId("NO-SUCH".into()),
+            seed_commitment: [0; 32],
+        }),
+        Code("draw.unknown"),
+    );
+    commit(n, "auditor", commit_seed(&seeds[1]));
+    commit(n, "red-cross", commit_seed(&seeds[2]));
+    // Reveals: not before the beacon block (closes + 1) is decided.
+    let reveal = |seed: &Hash32| {
+        Payload::RevealDrawSeed(RevealDrawSeed {
+            draw: DrawId("FC-REWARD-1".into()),
+            seed: *seed,
+        })
+    };
+    while n.state.height < h0 + 3 {
+        n.commit(&[]).unwrap();
+    }
+    // The next block is closes + 1: commits are late, reveals early.
+    row(
+        n,
+        "§8.3 CommitDrawSeed draw.closed",
+        "auditor",
+        commit_seed(&seeds[1]),
+        Code("draw.closed"),
+    );
+    row(
+        n,
+        "§8.3 RevealDrawSeed draw.reveal_too_early",
+        centre,
+        reveal(&seeds[0]),
+        Code("draw.reveal_too_early"),
+    );
+    n.commit(&[]).unwrap(); // the beacon block, h0 + 4
+    row(
+        n,
+        "§8.3 SettleDraw draw.not_ready",
+        centre,
+        settle(vec![]),
+        Code("draw.not_ready"),
+    );
+    row(
+        n,
+        "§8.3 RevealDrawSeed draw.not_committer",
+        "charity-federation",
+        reveal(&seeds[0]),
+        Code("draw.not_committer"),
+    );
+    row(
+        n,
+        "§8.3 RevealDrawSeed draw.reveal_mismatch",
+        centre,
+        reveal(&seeds[1]),
+        Code("draw.reveal_mismatch"),
+    );
+    row(
+        n,
+        "§8.3 RevealDrawSeed accepted",
+        centre,
+        reveal(&seeds[0]),
+        Accepted,
+    );
+    commit(n, centre, reveal(&seeds[0]));
+    row(
+        n,
+        "§8.3 RevealDrawSeed draw.already_revealed",
+        centre,
+        reveal(&seeds[0]),
+        Code("draw.already_revealed"),
+    );
+    commit(n, "auditor", reveal(&seeds[1]));
+    // Red Cross withholds; past the deadline its reveal is late and the
+    // draw settles from the other two seeds.
+    while n.state.height < h0 + 8 {
+        n.commit(&[]).unwrap();
+    }
+    row(
+        n,
+        "§8.3 RevealDrawSeed draw.reveal_late",
+        "red-cross",
+        reveal(&seeds[2]),
+        Code("draw.reveal_late"),
+    );
+    let block_hash = n.store.header(h0 + 4).unwrap().unwrap().hash();
+    let beacon = draw::beacon(&draw::BeaconInput {
+        draw: "FC-REWARD-1",
+        entries_root: [9; 32],
+        entries: 1_000,
+        winners: 10,
+        block_hash,
+        revealed: vec![
+            (n.address(centre), seeds[0]),
+            (n.address("auditor"), seeds[1]),
+        ],
+    });
+    let winners = draw::winners(&beacon, 1_000, 10);
+    let mut wrong = winners.clone();
+    wrong.swap(0, 1);
+    row(
+        n,
+        "§8.3 SettleDraw draw.wrong_outcome",
+        "auditor",
+        settle(wrong),
+        Code("draw.wrong_outcome"),
+    );
+    row(
+        n,
+        "§8.3 SettleDraw accepted",
+        "auditor",
+        settle(winners.clone()),
+        Accepted,
+    );
+    commit(n, "auditor", settle(winners.clone()));
+    row(
+        n,
+        "§8.3 SettleDraw draw.settled",
+        centre,
+        settle(winners.clone()),
+        Code("draw.settled"),
+    );
+    let d = n
+        .state
+        .tables
+        .draws
+        .get(&id)
+        .unwrap()
+        .outcome
+        .clone()
+        .unwrap();
+    assert_eq!(d.winners, winners);
+    assert_eq!(
+        d.withheld,
+        vec![red_cross],
+        "the non-revealer is on the record"
+    );
+    assert_eq!(d.block_hash, block_hash);
+}
+
 #[test]
 fn every_refusal_code_has_a_row() {
     let rows = include_str!("spec_rows.rs");

@@ -19,6 +19,8 @@ export class RecordError extends Error {
 
 const TEXT_MAX_BYTES = 1024;
 const MAX_EVIDENCE = 64;
+const MAX_DRAW_WINNERS = 256; // §15, shanlian_core::draw::MAX_WINNERS
+const MAX_DRAW_INVITED = 16; // §15, shanlian_core::draw::MAX_INVITED
 
 // Unicode White_Space (what Rust's str::trim removes), §8.1. NOT JavaScript's String.prototype.trim,
 // which also removes U+FEFF and keeps U+0085.
@@ -178,6 +180,32 @@ export function checkFields(payload) {
       return;
     case 'Finding':
       nonempty(p.text, 'text');
+      return;
+    case 'PublishReport':
+      if (p.subject.kind === 'Project') code(p.subject.project, 'subject');
+      nonempty(p.period, 'period');
+      return;
+    case 'OpenDraw': {
+      code(p.draw, 'draw');
+      nonempty(p.title, 'title');
+      const entries = BigInt(p.entries);
+      if (entries === 0n) invalid('entries', 'a draw needs at least one entry');
+      if (p.winners === 0 || p.winners > MAX_DRAW_WINNERS || BigInt(p.winners) > entries)
+        invalid('winners', `must be 1 to the number of entries, at most ${MAX_DRAW_WINNERS}`);
+      if (BigInt(p.reveal_by) < BigInt(p.closes) + 2n)
+        invalid('reveal_by', 'reveals come after the beacon block: reveal_by ≥ closes + 2');
+      const seen = new Set(p.invited.map((a) => Array.from(a).join(',')));
+      if (p.invited.length > MAX_DRAW_INVITED || seen.size !== p.invited.length)
+        invalid('invited', `at most ${MAX_DRAW_INVITED} distinct members`);
+      return;
+    }
+    case 'CommitDrawSeed':
+    case 'RevealDrawSeed':
+      code(p.draw, 'draw');
+      return;
+    case 'SettleDraw':
+      code(p.draw, 'draw');
+      if (p.winners.length > MAX_DRAW_WINNERS) invalid('winners', `at most ${MAX_DRAW_WINNERS} winners`);
       return;
     default:
       throw new TypeError(`checkFields: unknown payload kind ${JSON.stringify(p.kind)}`);

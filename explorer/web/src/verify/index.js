@@ -108,6 +108,15 @@ export {
 } from './rows.js';
 
 export { lotterySplit } from './lottery.js';
+export {
+  drawBeacon,
+  drawEntryCommitment,
+  drawEntryIncluded,
+  drawEntryRoot,
+  drawSeedCommitment,
+  drawWinners,
+  recomputeDraw,
+} from './draw.js';
 
 export {
   TRACE_FORMAT,

@@ -46,6 +46,7 @@ export const SCHEMA = {
   ProjectId: 'String',
   ReceiptNo: 'String',
   GameId: 'String',
+  DrawId: 'String',
   Uscc: 'String',
 
   // ---- §2.1 small enums and shared types ----
@@ -197,9 +198,28 @@ export const SCHEMA = {
     enum: [['Project', [['project', 'ProjectId']]], ['Charity', [['year', 'u32']]], ['WelfareFund', [['year', 'u32']]]],
   },
   PublishReport: { struct: [['subject', 'ReportSubject'], ['period', 'String'], ['report', HASH]] },
+  // §2.2 Verifiable draws (§15).
+  DrawKind: { enum: [['Reward'], ['Game']] },
+  OpenDraw: {
+    struct: [
+      ['draw', 'DrawId'],
+      ['draw_kind', 'DrawKind'],
+      ['title', 'String'],
+      ['entries_root', HASH],
+      ['entries', 'u64'],
+      ['winners', 'u32'],
+      ['closes', 'u64'],
+      ['reveal_by', 'u64'],
+      ['seed_commitment', HASH],
+      ['invited', { vec: 'Address' }],
+    ],
+  },
+  CommitDrawSeed: { struct: [['draw', 'DrawId'], ['seed_commitment', HASH]] },
+  RevealDrawSeed: { struct: [['draw', 'DrawId'], ['seed', HASH]] },
+  SettleDraw: { struct: [['draw', 'DrawId'], ['winners', { vec: 'u64' }]] },
 
   // ---- §2.3 Payload, RecordBody, SignedRecord ----
-  // The index is part of the signed bytes: kinds are only ever appended (new ones after 21).
+  // The index is part of the signed bytes: kinds are only ever appended (new ones after 25).
   // Note the order differs from §2.2's listing: Correction is 14, CloseProject 15.
   Payload: {
     enum: [
@@ -225,6 +245,10 @@ export const SCHEMA = {
       ['AuditAttestation', 'AuditAttestation'], // 19
       ['Finding', 'Finding'], // 20
       ['PublishReport', 'PublishReport'], // 21
+      ['OpenDraw', 'OpenDraw'], // 22
+      ['CommitDrawSeed', 'CommitDrawSeed'], // 23
+      ['RevealDrawSeed', 'RevealDrawSeed'], // 24
+      ['SettleDraw', 'SettleDraw'], // 25
     ],
   },
   RecordBody: {
