@@ -19,60 +19,17 @@ use shanlian_ledger::demo::{self, Actor, DemoSink};
 use shanlian_ledger::genesis::Genesis;
 use shanlian_ledger::merkle::{ConsistencyProof, InclusionProof};
 use shanlian_ledger::proofs::{Committed, ProofBuildError};
-use shanlian_ledger::record::{Payload, Record};
+use shanlian_ledger::record::Record;
 use shanlian_ledger::state::*;
 use shanlian_ledger::store::query::{LedgerReader, Listed, Page};
 use shanlian_ledger::store::{Store, StoreError, Tip};
 use shanlian_ledger::testkit::DevNet;
+use shanlian_ledger::testkit::NetSink;
 use shanlian_ledger::tracing::{Direction, TraceProof};
 use shanlian_ledger::types::*;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// The demo script's sink on a dev network: each `settle` commits a block.
-pub struct NetSink<'a> {
-    pub net: &'a mut DevNet,
-    pub queue: Vec<Record>,
-}
-
-/// The dev-genesis member that plays each actor.
-pub fn label(a: Actor) -> &'static str {
-    match a {
-        Actor::Bureau => "bureau",
-        Actor::Charity => "charity-federation",
-        Actor::OtherCharity => "red-cross",
-        Actor::Lottery => "lottery-centre",
-        Actor::Auditor => "auditor",
-    }
-}
-
-impl DemoSink for NetSink<'_> {
-    type Error = String;
-    fn address(&self, who: Actor) -> Address {
-        self.net.address(label(who))
-    }
-    fn send(&mut self, who: Actor, payload: Payload) -> Result<RecordId, String> {
-        let r = self.net.sign(label(who), payload);
-        let id = r.id;
-        self.queue.push(r);
-        Ok(id)
-    }
-    fn settle(&mut self) -> Result<(), String> {
-        let q = std::mem::take(&mut self.queue);
-        self.net.commit_all(&q).map_err(|e| e.to_string())
-    }
-    fn checkpoint(&mut self) -> Result<(u64, u64, Hash32), String> {
-        let h = self.net.state.height;
-        let header = self
-            .net
-            .store
-            .header(h)
-            .map_err(|e| e.to_string())?
-            .ok_or("no header")?;
-        Ok((h, header.log_size, header.log_root))
-    }
-}
 
 /// The dev chain, its pool of submitted records, and the explorer's
 /// notifier.
@@ -242,6 +199,8 @@ impl LedgerReader for Lying {
         fn charity_years(&self, charity: &Address) -> Result<Vec<(u32, CharityYear)>, StoreError>;
         fn game(&self, id: &GameId) -> Result<Option<GameTotals>, StoreError>;
         fn welfare_years(&self) -> Result<Vec<(u32, WelfareYear)>, StoreError>;
+        fn draw(&self, id: &DrawId) -> Result<Option<Draw>, StoreError>;
+        fn draws(&self) -> Result<Vec<(DrawId, Draw)>, StoreError>;
         fn listings(&self) -> Result<Vec<Listed>, StoreError>;
         fn records_of_fund(&self, fund: &FundRef, after: Option<Location>, limit: usize) -> Result<Page<Location>, StoreError>;
         fn records_of_member(&self, member: &Address, after: Option<Location>, limit: usize) -> Result<Page<Location>, StoreError>;

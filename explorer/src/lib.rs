@@ -25,6 +25,7 @@
 pub mod chain;
 #[cfg(feature = "dev")]
 pub mod dev;
+pub mod draws;
 pub mod error;
 pub mod funds;
 pub mod records;
@@ -273,6 +274,8 @@ impl Explorer {
             .routes(routes!(funds::lottery))
             .routes(routes!(funds::lottery_sales))
             .routes(routes!(funds::lottery_records))
+            .routes(routes!(draws::draws))
+            .routes(routes!(draws::draw))
             .routes(routes!(funds::audits))
             .routes(routes!(funds::search))
             .merge(single)

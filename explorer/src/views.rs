@@ -164,6 +164,13 @@ pub fn describe(p: &Payload) -> (Option<u64>, String) {
         Payload::Correction(c) => (None, format!("{}: {}", c.field, c.corrected)),
         Payload::Finding(f) => (None, f.text.clone()),
         Payload::AuditAttestation(a) => (None, format!("log of height {}", a.height)),
+        Payload::OpenDraw(d) => (None, format!("draw {} {}", d.draw, d.title)),
+        Payload::CommitDrawSeed(c) => (None, format!("seed committed to draw {}", c.draw)),
+        Payload::RevealDrawSeed(r) => (None, format!("seed revealed for draw {}", r.draw)),
+        Payload::SettleDraw(d) => (
+            None,
+            format!("draw {} settled: {} winners", d.draw, d.winners.len()),
+        ),
         other => (None, other.kind().to_string()),
     }
 }

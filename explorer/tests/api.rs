@@ -116,6 +116,12 @@ fn fixture() -> &'static Fixture {
         );
         net.commit_all(&[c.clone(), f.clone(), a.clone(), prize])
             .unwrap();
+        // The demo's reward draw, opened to settled (SPEC §15).
+        shanlian_ledger::demo::run_draw(&mut shanlian_ledger::testkit::NetSink {
+            net,
+            queue: Vec::new(),
+        })
+        .unwrap();
         let submitter = LedgerSubmitter {
             state: Mutex::new(net.state.clone()),
             pool: Mutex::new(HashSet::new()),
@@ -754,6 +760,70 @@ async fn submission_single_batch_and_status() {
         (s, v["code"].as_str()),
         (StatusCode::BAD_REQUEST, Some("request.bad_json"))
     );
+}
+
+#[tokio::test]
+async fn draws_carry_what_recomputes_them() {
+    use shanlian_ledger::draw;
+    let list = ok("/api/v1/lottery/draws").await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let id = shanlian_ledger::demo::DRAW_ID;
+    let d = ok(&format!("/api/v1/lottery/draws/{id}")).await;
+    assert_eq!(d["status"], "settled");
+    assert_eq!(d["kind"], "reward");
+    assert_eq!(d["owner"]["role"], "lottery_centre");
+    // The beacon block's header: hash it here, not trust the node's hash.
+    let header_bytes = hex::decode(d["beacon_block"]["header"].as_str().unwrap()).unwrap();
+    let header: shanlian_ledger::block::Header =
+        shanlian_ledger::codec::decode_canonical(&header_bytes).unwrap();
+    assert_eq!(header.height, d["closes"].as_u64().unwrap() + 1);
+    let hex32 = |v: &Value| -> Hash32 {
+        hex::decode(v.as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap()
+    };
+    let mut revealed = Vec::new();
+    for s in d["seeds"].as_array().unwrap() {
+        let seed = hex32(&s["seed"]);
+        assert_eq!(draw::seed_commitment(id, &seed), hex32(&s["commitment"]));
+        revealed.push((
+            Address::from_hex(s["member"]["address"].as_str().unwrap()).unwrap(),
+            seed,
+        ));
+    }
+    let (entries, winners) = (
+        d["entries"].as_u64().unwrap(),
+        d["winners"].as_u64().unwrap() as u32,
+    );
+    let beacon = draw::beacon(&draw::BeaconInput {
+        draw: id,
+        entries_root: hex32(&d["entries_root"]),
+        entries,
+        winners,
+        block_hash: header.hash(),
+        revealed,
+    });
+    assert_eq!(hex32(&d["outcome"]["beacon"]), beacon);
+    let got: Vec<u64> = d["outcome"]["winners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_u64().unwrap())
+        .collect();
+    assert_eq!(got, draw::winners(&beacon, entries, winners));
+    err(
+        "/api/v1/lottery/draws/NO-SUCH",
+        StatusCode::NOT_FOUND,
+        "draw.unknown",
+    )
+    .await;
+    err(
+        "/api/v1/lottery/draws/a%20b",
+        StatusCode::BAD_REQUEST,
+        "request.bad_draw",
+    )
+    .await;
 }
 
 #[tokio::test]

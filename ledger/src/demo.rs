@@ -38,6 +38,100 @@ pub trait DemoSink {
     fn settle(&mut self) -> Result<(), Self::Error>;
     /// The newest committed height, its log size and log root.
     fn checkpoint(&mut self) -> Result<(u64, u64, Hash32), Self::Error>;
+    /// Returns once a block at `height` or above is committed.
+    fn wait_height(&mut self, height: u64) -> Result<(), Self::Error>;
+    /// The header hash of a committed block.
+    fn block_hash(&mut self, height: u64) -> Result<Hash32, Self::Error>;
+}
+
+/// The demo's reward draw: its id and entrants (identity, salt); the
+/// first entrant is the demo donor, who can check its own entry.
+pub const DRAW_ID: &str = "FC-REWARD-DEMO-1";
+
+/// The demo draw's entrants: (identity, salt), in entry order.
+pub fn draw_entrants() -> Vec<(String, [u8; 32])> {
+    (0..200u64)
+        .map(|i| {
+            let salt = *blake3::hash(format!("shanlian demo draw entry {i}").as_bytes()).as_bytes();
+            (donor_identity(i), salt)
+        })
+        .collect()
+}
+
+/// Runs the demo's reward draw among 200 donors, from opening to outcome:
+/// the centre and the auditor commit seeds, reveal after the beacon block,
+/// and the auditor settles with the winners computed as SPEC §15 says.
+pub fn run_draw<S: DemoSink>(sink: &mut S) -> Result<(), S::Error> {
+    use crate::draw;
+    use Actor::*;
+    let entrants = draw_entrants();
+    let commits: Vec<Commitment> = entrants
+        .iter()
+        .map(|(e, s)| draw::entry_commitment(e, s))
+        .collect();
+    let root = draw::entry_root(&commits);
+    let (h, _, _) = sink.checkpoint()?;
+    let (closes, reveal_by) = (h + 40, h + 600);
+    let seeds = [
+        *blake3::hash(b"demo: lottery centre draw seed").as_bytes(),
+        *blake3::hash(b"demo: auditor draw seed").as_bytes(),
+    ];
+    sink.send(
+        Lottery,
+        Payload::OpenDraw(OpenDraw {
+            draw: DrawId(DRAW_ID.into()),
+            draw_kind: DrawKind::Reward,
+            title: "彩民回馈抽奖 · 捐赠者感恩抽奖 demo reward draw".into(),
+            entries_root: root,
+            entries: commits.len() as u64,
+            winners: 5,
+            closes,
+            reveal_by,
+            seed_commitment: draw::seed_commitment(DRAW_ID, &seeds[0]),
+            invited: vec![],
+        }),
+    )?;
+    sink.settle()?;
+    sink.send(
+        Auditor,
+        Payload::CommitDrawSeed(CommitDrawSeed {
+            draw: DrawId(DRAW_ID.into()),
+            seed_commitment: draw::seed_commitment(DRAW_ID, &seeds[1]),
+        }),
+    )?;
+    sink.settle()?;
+    // Reveal only once the beacon block (closes + 1) is decided.
+    sink.wait_height(closes + 1)?;
+    for (who, seed) in [(Lottery, seeds[0]), (Auditor, seeds[1])] {
+        sink.send(
+            who,
+            Payload::RevealDrawSeed(RevealDrawSeed {
+                draw: DrawId(DRAW_ID.into()),
+                seed,
+            }),
+        )?;
+    }
+    sink.settle()?;
+    let block_hash = sink.block_hash(closes + 1)?;
+    let beacon = draw::beacon(&draw::BeaconInput {
+        draw: DRAW_ID,
+        entries_root: root,
+        entries: commits.len() as u64,
+        winners: 5,
+        block_hash,
+        revealed: vec![
+            (sink.address(Lottery), seeds[0]),
+            (sink.address(Auditor), seeds[1]),
+        ],
+    });
+    sink.send(
+        Auditor,
+        Payload::SettleDraw(SettleDraw {
+            draw: DrawId(DRAW_ID.into()),
+            winners: draw::winners(&beacon, commits.len() as u64, 5),
+        }),
+    )?;
+    sink.settle()
 }
 
 /// The projects the script registers: (id, title, category, target fen).
@@ -416,6 +510,9 @@ pub fn run_year<S: DemoSink>(sink: &mut S, start: Timestamp) -> Result<(), S::Er
         }),
     )?;
     sink.settle()?;
+
+    // A verifiable reward draw among donors (SPEC §15).
+    run_draw(sink)?;
 
     // The auditor attests the log so far and notes a finding.
     let (height, log_size, log_root) = sink.checkpoint()?;

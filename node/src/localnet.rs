@@ -192,6 +192,41 @@ impl DemoSink for Client {
         hex::decode_to_slice(root, &mut r).map_err(|e| format!("{url}: {e}"))?;
         Ok((height, size, r))
     }
+    fn wait_height(&mut self, height: u64) -> Result<(), String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(600);
+        loop {
+            let (h, _, _) = self.checkpoint()?;
+            if h >= height {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!(
+                    "the chain did not reach height {height} in 10 minutes"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    fn block_hash(&mut self, height: u64) -> Result<Hash32, String> {
+        let rt = self.rt.clone();
+        let url = format!("{}/api/v1/blocks/{height}", self.explorer);
+        let v: serde_json::Value = rt.block_on(async {
+            self.client
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| format!("{url}: {e}"))?
+                .json()
+                .await
+                .map_err(|e| format!("{url}: {e}"))
+        })?;
+        let hash = v["hash"]
+            .as_str()
+            .ok_or_else(|| format!("{url}: no block hash in {v}"))?;
+        let mut h = [0u8; 32];
+        hex::decode_to_slice(hash, &mut h).map_err(|e| format!("{url}: {e}"))?;
+        Ok(h)
+    }
 }
 
 pub fn run(

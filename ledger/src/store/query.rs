@@ -12,7 +12,8 @@ use crate::keys as t;
 use crate::merkle::{ConsistencyProof, InclusionProof};
 use crate::proofs::{Committed, ProofBuildError};
 use crate::state::{
-    CharityYear, Donation, FundState, GameTotals, Listing, Location, Member, Project, WelfareYear,
+    CharityYear, Donation, Draw, FundState, GameTotals, Listing, Location, Member, Project,
+    WelfareYear,
 };
 use crate::types::*;
 use crate::validators::ValidatorTracker;
@@ -78,6 +79,9 @@ pub trait LedgerReader: Send + Sync {
     fn charity_years(&self, charity: &Address) -> Result<Vec<(u32, CharityYear)>, StoreError>;
     fn game(&self, id: &GameId) -> Result<Option<GameTotals>, StoreError>;
     fn welfare_years(&self) -> Result<Vec<(u32, WelfareYear)>, StoreError>;
+    fn draw(&self, id: &DrawId) -> Result<Option<Draw>, StoreError>;
+    /// Every draw (few: a centre runs some a month).
+    fn draws(&self) -> Result<Vec<(DrawId, Draw)>, StoreError>;
     fn listings(&self) -> Result<Vec<Listed>, StoreError>;
 
     /// Records touching a fund, in commit order, after `after`.
@@ -309,6 +313,12 @@ impl LedgerReader for Store {
         let mut years: Vec<(u32, WelfareYear)> = self.scan_state(&[t::WELFARE_YEARS])?;
         years.sort_by_key(|(y, _)| *y);
         Ok(years)
+    }
+    fn draw(&self, id: &DrawId) -> Result<Option<Draw>, StoreError> {
+        self.get(&t::state_key(t::DRAWS, id))
+    }
+    fn draws(&self) -> Result<Vec<(DrawId, Draw)>, StoreError> {
+        self.scan_state(&[t::DRAWS])
     }
     fn listings(&self) -> Result<Vec<Listed>, StoreError> {
         self.scan_state(&[t::LISTINGS])

@@ -515,3 +515,66 @@ impl crate::store::kv::Kv for FlakyKv {
         self.inner.flush()
     }
 }
+
+// --- The demo script on a dev network -------------------------------------------------------
+
+use crate::demo::{Actor, DemoSink};
+
+/// The demo script's sink on a dev network: each `settle` commits a block.
+pub struct NetSink<'a> {
+    pub net: &'a mut DevNet,
+    pub queue: Vec<Record>,
+}
+
+/// The dev-genesis member that plays each actor.
+pub fn label(a: Actor) -> &'static str {
+    match a {
+        Actor::Bureau => "bureau",
+        Actor::Charity => "charity-federation",
+        Actor::OtherCharity => "red-cross",
+        Actor::Lottery => "lottery-centre",
+        Actor::Auditor => "auditor",
+    }
+}
+
+impl DemoSink for NetSink<'_> {
+    type Error = String;
+    fn address(&self, who: Actor) -> Address {
+        self.net.address(label(who))
+    }
+    fn send(&mut self, who: Actor, payload: Payload) -> Result<RecordId, String> {
+        let r = self.net.sign(label(who), payload);
+        let id = r.id;
+        self.queue.push(r);
+        Ok(id)
+    }
+    fn settle(&mut self) -> Result<(), String> {
+        let q = std::mem::take(&mut self.queue);
+        self.net.commit_all(&q).map_err(|e| e.to_string())
+    }
+    fn checkpoint(&mut self) -> Result<(u64, u64, Hash32), String> {
+        let h = self.net.state.height;
+        let header = self
+            .net
+            .store
+            .header(h)
+            .map_err(|e| e.to_string())?
+            .ok_or("no header")?;
+        Ok((h, header.log_size, header.log_root))
+    }
+    fn wait_height(&mut self, height: u64) -> Result<(), String> {
+        while self.net.state.height < height {
+            self.net.commit(&[]).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+    fn block_hash(&mut self, height: u64) -> Result<Hash32, String> {
+        Ok(self
+            .net
+            .store
+            .header(height)
+            .map_err(|e| e.to_string())?
+            .ok_or("no header")?
+            .hash())
+    }
+}

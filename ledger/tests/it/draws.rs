@@ -343,3 +343,41 @@ fn a_draw_with_a_withheld_reveal_recomputed_independently() {
             .unwrap();
     assert_ne!(r, d.entries_root);
 }
+
+/// The demo year runs its reward draw to the end: settled, with 5 winners,
+/// nobody withholding, and the demo donor's entry (entrant 0) provably in.
+#[test]
+fn the_demo_year_settles_its_draw() {
+    use shanlian_ledger::demo;
+    let mut net = DevNet::new().unwrap();
+    let start = net.clock;
+    demo::run_year(
+        &mut shanlian_ledger::testkit::NetSink {
+            net: &mut net,
+            queue: Vec::new(),
+        },
+        start,
+    )
+    .unwrap();
+    let d = net
+        .state
+        .tables
+        .draws
+        .get(&DrawId(demo::DRAW_ID.into()))
+        .unwrap()
+        .clone();
+    let out = d.outcome.clone().expect("settled");
+    assert_eq!(out.winners.len(), 5);
+    assert!(out.withheld.is_empty());
+    let entrants = demo::draw_entrants();
+    let commits: Vec<Commitment> = entrants
+        .iter()
+        .map(|(e, s)| draw::entry_commitment(e, s))
+        .collect();
+    assert_eq!(draw::entry_root(&commits), d.entries_root);
+    assert_eq!(
+        entrants[0].0,
+        demo::first_donor().1,
+        "entrant 0 is the demo donor"
+    );
+}
