@@ -478,6 +478,93 @@ enum LotteryCmd {
         #[command(flatten)]
         sign: SignOpts,
     },
+    /// Build a draw's entry set from a CSV (column `entry`): writes
+    /// entries.json (public) and proofs.csv (private: each entrant's salt,
+    /// index and inclusion path).
+    DrawEntries {
+        csv: PathBuf,
+        /// The folder to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Open a verifiable draw (lottery centre): commits its seed, drawn here
+    /// and kept in --seed-out.
+    OpenDraw {
+        /// The draw id (e.g. FC-REWARD-2026-11).
+        draw: String,
+        #[arg(long)]
+        title: String,
+        /// The entry set (entries.json from `draw-entries`).
+        #[arg(long)]
+        entries: PathBuf,
+        #[arg(long)]
+        winners: u32,
+        /// reward (彩民回馈抽奖) or game.
+        #[arg(long, default_value = "reward")]
+        kind: String,
+        /// Seeds are committed for this many blocks from now.
+        #[arg(long, default_value_t = 100)]
+        closes_in: u64,
+        /// Reveals are taken for this many blocks after the beacon block.
+        #[arg(long, default_value_t = 600)]
+        reveal_window: u64,
+        /// A member (address) besides auditors invited to commit a seed.
+        #[arg(long)]
+        invite: Vec<String>,
+        /// Where to keep the centre's seed (a new owner-only file).
+        #[arg(long)]
+        seed_out: PathBuf,
+        #[command(flatten)]
+        sign: SignOpts,
+    },
+    /// Commit a seed to an open draw (an auditor or an invited member).
+    CommitSeed {
+        draw: String,
+        /// Where to keep the seed (a new owner-only file).
+        #[arg(long)]
+        seed_out: PathBuf,
+        #[command(flatten)]
+        sign: SignOpts,
+    },
+    /// Reveal a committed seed, once the beacon block is decided (waits for
+    /// it with --wait).
+    Reveal {
+        draw: String,
+        #[arg(long)]
+        seed: PathBuf,
+        #[command(flatten)]
+        sign: SignOpts,
+    },
+    /// Settle a draw: the winners computed here from the certified chain.
+    Settle {
+        draw: String,
+        #[command(flatten)]
+        sign: SignOpts,
+    },
+    /// Recompute a draw from what the chain certifies (and check a disclosed
+    /// entry set against its root).
+    VerifyDraw {
+        draw: String,
+        /// The disclosed entry set (entries.json).
+        #[arg(long)]
+        entries: Option<PathBuf>,
+    },
+    /// An entrant's check: is my entry in the draw, and did it win?
+    CheckEntry {
+        draw: String,
+        /// The entry (ticket serial or identity) as given.
+        #[arg(long)]
+        entry: String,
+        /// The salt handed to you with your entry, hex.
+        #[arg(long)]
+        salt: String,
+        /// Your entry's index.
+        #[arg(long)]
+        index: u64,
+        /// Your entry's inclusion path: hex hashes separated by `;`.
+        #[arg(long, default_value = "")]
+        path: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -1148,6 +1235,149 @@ async fn run(cli: Cli) -> Result<Report> {
                     None,
                 )
                 .await
+            }
+            LotteryCmd::DrawEntries { csv, out } => commands::draw::build_entries(&csv, &out),
+            LotteryCmd::OpenDraw {
+                draw,
+                title,
+                entries,
+                winners,
+                kind,
+                closes_in,
+                reveal_window,
+                invite,
+                seed_out,
+                sign,
+            } => {
+                let set = commands::draw::EntrySet::read(&entries)?;
+                let draw_kind = match kind.as_str() {
+                    "reward" => DrawKind::Reward,
+                    "game" => DrawKind::Game,
+                    other => bail!("--kind {other}: reward or game"),
+                };
+                let invited = invite
+                    .iter()
+                    .map(|a| {
+                        Address::from_hex(a).map_err(|_| {
+                            anyhow::anyhow!("--invite {a}: a member address is 40 hex digits")
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let nodes = cx.nodes()?;
+                let tip = nodes.get("/api/v1/status").await?["height"]
+                    .as_u64()
+                    .unwrap_or(0);
+                let closes = tip + closes_in.max(1);
+                let seed = commands::draw::new_seed(&seed_out)?;
+                let mut r = send(
+                    &cx,
+                    &sign,
+                    Payload::OpenDraw(OpenDraw {
+                        seed_commitment: shanlian_ledger::draw::seed_commitment(&draw, &seed),
+                        draw: DrawId(draw),
+                        draw_kind,
+                        title,
+                        entries_root: set.root()?,
+                        entries: set.entries,
+                        winners,
+                        closes,
+                        reveal_by: closes + 1 + reveal_window.max(1),
+                        invited,
+                    }),
+                    None,
+                )
+                .await?;
+                r.json["closes"] = serde_json::json!(closes);
+                r.text += &format!(
+                    "\n  seeds are committed until block {closes}; reveal after block {} is decided (seed kept in {})",
+                    closes + 1,
+                    seed_out.display()
+                );
+                Ok(r)
+            }
+            LotteryCmd::CommitSeed {
+                draw,
+                seed_out,
+                sign,
+            } => {
+                let seed = commands::draw::new_seed(&seed_out)?;
+                send(
+                    &cx,
+                    &sign,
+                    Payload::CommitDrawSeed(CommitDrawSeed {
+                        seed_commitment: shanlian_ledger::draw::seed_commitment(&draw, &seed),
+                        draw: DrawId(draw),
+                    }),
+                    None,
+                )
+                .await
+            }
+            LotteryCmd::Reveal { draw, seed, sign } => {
+                let seed = commands::draw::read_seed(&seed)?;
+                let nodes = cx.nodes()?;
+                let deadline = std::time::Instant::now() + Duration::from_secs(sign.timeout);
+                loop {
+                    let v = commands::draw::status(&nodes, &draw).await?;
+                    if !v["beacon_block"].is_null() {
+                        break;
+                    }
+                    if !sign.wait || std::time::Instant::now() > deadline {
+                        bail!(
+                            "draw {draw}: the beacon block {} is not decided yet; reveal after it (or pass --wait)",
+                            v["closes"].as_u64().unwrap_or(0) + 1
+                        );
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                send(
+                    &cx,
+                    &sign,
+                    Payload::RevealDrawSeed(RevealDrawSeed {
+                        draw: DrawId(draw),
+                        seed,
+                    }),
+                    None,
+                )
+                .await
+            }
+            LotteryCmd::Settle { draw, sign } => {
+                let genesis = cx.genesis()?;
+                let nodes = cx.nodes()?;
+                let d = commands::draw::fetch_certified(&nodes, &genesis, &draw).await?;
+                let Some(b) = d.block_hash else {
+                    bail!(
+                        "draw {draw}: the beacon block {} is not decided yet",
+                        d.open.closes + 1
+                    );
+                };
+                let (_, winners) = commands::draw::outcome(&d, b);
+                send(
+                    &cx,
+                    &sign,
+                    Payload::SettleDraw(SettleDraw {
+                        draw: DrawId(draw),
+                        winners,
+                    }),
+                    None,
+                )
+                .await
+            }
+            LotteryCmd::VerifyDraw { draw, entries } => {
+                let genesis = cx.genesis()?;
+                let nodes = cx.nodes()?;
+                commands::draw::verify_draw(&nodes, &genesis, &draw, entries.as_deref()).await
+            }
+            LotteryCmd::CheckEntry {
+                draw,
+                entry,
+                salt,
+                index,
+                path,
+            } => {
+                let genesis = cx.genesis()?;
+                let nodes = cx.nodes()?;
+                commands::draw::check_entry(&nodes, &genesis, &draw, &entry, &salt, index, &path)
+                    .await
             }
             LotteryCmd::Payout {
                 game,

@@ -52,6 +52,8 @@ pub struct OutcomeView {
     pub winners: Vec<u64>,
     /// Committers that did not reveal in time (left out of the beacon).
     pub withheld: Vec<MemberRef>,
+    /// The SettleDraw record (its bundle proves the winners are on the log).
+    pub record: String,
 }
 
 /// A draw.
@@ -141,6 +143,7 @@ fn view(
             beacon: hex::encode(o.beacon),
             winners: o.winners.clone(),
             withheld: o.withheld.iter().map(|a| names.member(a)).collect(),
+            record: o.record.to_hex(),
         }),
     })
 }

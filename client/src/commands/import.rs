@@ -62,7 +62,7 @@ pub struct Row {
     pub salt: Option<[u8; 32]>,
 }
 
-fn salt() -> [u8; 32] {
+pub fn salt() -> [u8; 32] {
     use rand_core::RngCore;
     let mut s = [0u8; 32];
     rand_core::OsRng.fill_bytes(&mut s);

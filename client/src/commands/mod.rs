@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod donor;
+pub mod draw;
 pub mod export;
 pub mod import;
 pub mod keys;

@@ -165,6 +165,8 @@ pub struct DrawOutcome {
     pub winners: Vec<u64>,
     /// Committers that did not reveal by the deadline (their seeds left out).
     pub withheld: Vec<Address>,
+    /// The SettleDraw record.
+    pub record: RecordId,
 }
 
 /// A verifiable draw (SPEC §15) as the ledger keeps it.

@@ -193,6 +193,7 @@ impl State {
                 .filter(|x| x.seed.is_none())
                 .map(|x| x.member)
                 .collect(),
+            record: cx.rec.id,
         });
         self.tables.draws.put(s.draw.clone(), d);
         Ok(())

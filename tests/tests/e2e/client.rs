@@ -190,3 +190,228 @@ async fn the_command_line_on_a_real_network() {
     ]));
     assert_eq!(code, 0, "{out}");
 }
+
+/// A verifiable draw end to end with the command line on a real network:
+/// the entry set built from a CSV, the centre opens, the auditor commits,
+/// both reveal after the beacon block, the auditor settles; anyone
+/// recomputes it from certified parts, an entrant checks its entry, and a
+/// tampered disclosure or a foreign entry is caught.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_verifiable_draw_on_a_real_network() {
+    let mut net = Net::new(4, 0);
+    net.start_all(0..4).await;
+    net.wait_height(0, 2, 60).await;
+    let dir = net.path().to_path_buf();
+    let genesis = dir.join("genesis.toml");
+    let (e0, e1) = (net.explorer(0), net.explorer(1));
+    let as_member = |node: usize, extra: &[&str]| -> (i32, serde_json::Value, String) {
+        let key = dir.join(format!("node-{node}/member.pem"));
+        let mut v: Vec<String> = vec![
+            "--genesis".into(),
+            genesis.display().to_string(),
+            "--key".into(),
+            key.display().to_string(),
+            "--explorer".into(),
+            e0.clone(),
+            "--explorer".into(),
+            e1.clone(),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+        shanlian(&refs)
+    };
+    const CENTRE: usize = 2; // testnet: node 2 is the lottery centre
+    const AUDITOR: usize = 3; // and node 3 the auditor
+
+    // 50 entrants; the entry set and each entrant's proof.
+    let csv = dir.join("entrants.csv");
+    let mut text = String::from("entry\n");
+    for i in 0..50 {
+        text += &format!("4403011990{i:08}\n");
+    }
+    std::fs::write(&csv, text).unwrap();
+    let set = dir.join("draw-set");
+    let (code, v, out) = as_member(
+        CENTRE,
+        &[
+            "lottery",
+            "draw-entries",
+            csv.to_str().unwrap(),
+            "--out",
+            set.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(v["entries"], 50, "{out}");
+    let entries = set.join("entries.json");
+    let (s1, s2) = (dir.join("centre.seed"), dir.join("auditor.seed"));
+    let (code, v, out) = as_member(
+        CENTRE,
+        &[
+            "lottery",
+            "open-draw",
+            "E2E-DRAW-1",
+            "--title",
+            "彩民回馈抽奖 e2e",
+            "--entries",
+            entries.to_str().unwrap(),
+            "--winners",
+            "3",
+            "--closes-in",
+            "40",
+            "--reveal-window",
+            "2000",
+            "--seed-out",
+            s1.to_str().unwrap(),
+            "--wait",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(v["status"], "committed", "{out}");
+    let (code, _, out) = as_member(
+        AUDITOR,
+        &[
+            "lottery",
+            "commit-seed",
+            "E2E-DRAW-1",
+            "--seed-out",
+            s2.to_str().unwrap(),
+            "--wait",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    // A charity may not commit (not invited), and nobody settles early.
+    let (code, v, out) = as_member(
+        1,
+        &[
+            "lottery",
+            "commit-seed",
+            "E2E-DRAW-1",
+            "--seed-out",
+            dir.join("x.seed").to_str().unwrap(),
+            "--wait",
+        ],
+    );
+    assert_ne!(code, 0, "{out}");
+    assert_eq!(v["code"], "draw.not_invited", "{out}");
+    for (who, seed) in [(CENTRE, &s1), (AUDITOR, &s2)] {
+        let (code, _, out) = as_member(
+            who,
+            &[
+                "lottery",
+                "reveal",
+                "E2E-DRAW-1",
+                "--seed",
+                seed.to_str().unwrap(),
+                "--wait",
+                "--timeout",
+                "120",
+            ],
+        );
+        assert_eq!(code, 0, "{out}");
+    }
+    let (code, v, out) = as_member(AUDITOR, &["lottery", "settle", "E2E-DRAW-1", "--wait"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(v["status"], "committed", "{out}");
+    // Anyone recomputes it from the certified chain, with the disclosed set.
+    let (code, v, out) = as_member(
+        0,
+        &[
+            "lottery",
+            "verify-draw",
+            "E2E-DRAW-1",
+            "--entries",
+            entries.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(v["status"], "settled", "{out}");
+    let winners: Vec<u64> = v["winners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_u64().unwrap())
+        .collect();
+    assert_eq!(winners.len(), 3);
+    // An entrant checks its own line of proofs.csv.
+    // (index, entry, salt, path): no field holds a comma or a quote.
+    let proofs = std::fs::read_to_string(set.join("proofs.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = proofs
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 50);
+    for (i, row) in rows.iter().enumerate().take(50) {
+        if !(winners.contains(&(i as u64)) || i < 2) {
+            continue;
+        }
+        let (code, v, out) = as_member(
+            0,
+            &[
+                "lottery",
+                "check-entry",
+                "E2E-DRAW-1",
+                "--entry",
+                row[1],
+                "--salt",
+                row[2],
+                "--index",
+                row[0],
+                "--path",
+                row[3],
+            ],
+        );
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(v["included"], true, "{out}");
+        assert_eq!(v["won"], winners.contains(&(i as u64)), "{out}");
+    }
+    // Someone else's entry with a row's salt and path is not in.
+    let row = &rows[0];
+    let (code, v, out) = as_member(
+        0,
+        &[
+            "lottery",
+            "check-entry",
+            "E2E-DRAW-1",
+            "--entry",
+            "not-an-entrant",
+            "--salt",
+            row[2],
+            "--index",
+            row[0],
+            "--path",
+            row[3],
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(v["included"], false, "{out}");
+    // A disclosed set with one commitment swapped does not match the root.
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&entries).unwrap()).unwrap();
+    doc["commitments"][7] = serde_json::json!("00".repeat(32));
+    let tampered = dir.join("tampered.json");
+    std::fs::write(&tampered, doc.to_string()).unwrap();
+    let (code, v, out) = as_member(
+        0,
+        &[
+            "lottery",
+            "verify-draw",
+            "E2E-DRAW-1",
+            "--entries",
+            tampered.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        v["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("not the one the draw committed to"),
+        "{out}"
+    );
+    // A second outcome is refused.
+    let (code, v, out) = as_member(CENTRE, &["lottery", "settle", "E2E-DRAW-1", "--wait"]);
+    assert_ne!(code, 0, "{out}");
+    assert_eq!(v["code"], "draw.settled", "{out}");
+}
