@@ -215,6 +215,35 @@ test('charity, project, lottery, blocks, block, audits, record, trust pages', as
   await shot(page, 'trust');
 });
 
+test('the demo reward draw: recomputed in the browser; the demo donor checks its entry', async () => {
+  const { blake3, drawEntryCommitment, ledgerMerkle, toHex } = await import('../src/verify/index.js');
+  const utf8 = (x) => new TextEncoder().encode(x);
+  // The demo's 200 entrants (ledger/src/demo.rs draw_entrants): donor identities, salts from a label.
+  const salts = Array.from({ length: 200 }, (_, i) => blake3(utf8(`shanlian demo draw entry ${i}`)));
+  const commits = salts.map((s, i) => drawEntryCommitment(`4403011990${String(i).padStart(8, '0')}`, s));
+  await page.goto(`${server.url}/#/lottery`);
+  await page.locator('[data-testid="draws"] a').first().click();
+  await page.locator('[data-testid="draw-verified"]').waitFor({ timeout: 60_000 });
+  assert.ok((await steps(page, '[data-testid="draw-steps"]')).every((s) => s.status === 'pass'));
+  const winners = (await page.locator('[data-testid="draw-winners"]').innerText()).match(/[0-9]+/g).map(Number);
+  assert.equal(winners.length, 5);
+  const check = async (i, entry) => {
+    await page.fill('input[name=entry]', entry);
+    await page.fill('input[name=salt]', toHex(salts[i]));
+    await page.fill('input[name=index]', String(i));
+    await page.fill('input[name=path]', ledgerMerkle.inclusionPath(commits, i).map(toHex).join(';'));
+    await page.locator('[data-testid="entry-check"]').click();
+    return page.locator('[data-testid="entry-result"]').innerText();
+  };
+  const mine = await check(0, DEMO.identity);
+  assert.match(mine, /第 0 条/);
+  assert.match(mine, winners.includes(0) ? /中奖/ : /未中奖/);
+  const w = winners[0];
+  assert.match(await check(w, `4403011990${String(w).padStart(8, '0')}`), /中奖！第 1 位/);
+  assert.match(await check(0, 'someone else'), /不在/);
+  await shot(page, 'draw');
+});
+
 test('English, remembered across visits', async () => {
   await page.goto(`${server.url}/#/`);
   await page.locator('[data-testid="lang"]').click();

@@ -16,6 +16,7 @@ import { recordPage } from './pages/record.js';
 import { verifyFilePage } from './pages/verify-file.js';
 import { searchPage } from './pages/search.js';
 import { membersPage } from './pages/members.js';
+import { drawPage } from './pages/draw.js';
 import { trustPage, downloadEvidence } from './pages/trust.js';
 
 const ROUTES = [
@@ -27,6 +28,7 @@ const ROUTES = [
   ['projects', projectsPage],
   ['project/:id', projectPage],
   ['lottery', lotteryPage],
+  ['draw/:id', drawPage],
   ['blocks', blocksPage],
   ['block/:height', blockPage],
   ['audits', auditsPage],

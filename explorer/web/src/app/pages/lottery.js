@@ -10,6 +10,7 @@ import { trust } from '../trust.js';
 import { lotterySplit } from '../../verify/index.js';
 import { chart, sankeyOption, mergeLinks, COLORS } from '../charts.js';
 import { card, money, badge, bar, sourceBadge, table } from '../ui.js';
+import { drawsCard } from './draw.js';
 
 const PURPOSES = [
   ['elderly', 'Elderly', COLORS.elderly],
@@ -38,7 +39,7 @@ function split(all, complete) {
 
 export async function lotteryPage(ctx) {
   await trust.ready;
-  const [lot, sales] = await Promise.all([api('/lottery'), allSales()]);
+  const [lot, sales, draws] = await Promise.all([api('/lottery'), allSales(), api('/lottery/draws')]);
   if (!ctx.alive()) return;
   const games = trust.genesis?.games ?? [];
   const gameOf = (id) => games.find((g) => g.id === id);
@@ -118,6 +119,7 @@ export async function lotteryPage(ctx) {
       h('h2', null, t('lottery.flow')),
       chart(ctx, (width) => sankeyOption(nodes.filter((n) => used.has(n.id)), merged, { singleLine: width >= 640, nodeGap: 20, right: 290, width }), { height: 560, testid: 'sankey-lottery', label: t('lottery.flow') }),
     ),
+    drawsCard(draws),
     card(
       null,
       h('h2', null, t('lottery.elderly')),
