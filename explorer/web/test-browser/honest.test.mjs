@@ -187,6 +187,9 @@ test('charity, project, lottery, blocks, block, audits, record, trust pages', as
   assert.equal(await share.getAttribute('data-verdict'), 'pass');
   assert.match(await page.locator('[data-testid="sankey-lottery"]').innerText(), /扶老/);
   assert.match(await page.locator('[data-testid="games"]').innerText(), /一致/);
+  // The whole path: allocations to projects followed by their verified trace proofs.
+  assert.match(await page.locator('[data-testid="lottery-path"]').innerText(), /1 笔拨付中 1 笔/);
+  assert.match(await page.locator('[data-testid="sankey-lottery"]').innerText(), /SZCF-2026-ELDER/);
   await shot(page, 'lottery');
 
   await page.goto(`${server.url}/#/blocks`);

@@ -477,6 +477,8 @@ export const STRINGS = {
   'draw.check.unsettled': ['尚未开奖', 'Not settled yet'],
   'lottery.intro': ['彩票销售额按规则分为奖金、发行费和公益金；公益金分中央与地方，地方部分进入公益金池，再按扶老、助残、救孤、济困等用途拨付。', 'Sales split into prize fund, issuance fee and welfare fund; the welfare fund into central and local shares; the local share enters the welfare pool, which is allocated to the elderly, the disabled, orphans and poverty relief.'],
   'lottery.flow': ['资金流向（全部年度）', 'The money (all years)'],
+  'lottery.flow.path': ['销售 → 奖金 / 发行费 / 公益金 → 中央 / 地方 → 各年度用途 → 受资助项目 → 项目支出。项目部分来自 {of} 笔拨付中 {n} 笔的追踪证明，由浏览器验证。', 'Sales → prize / fee / welfare → central / local → purposes by year → the projects funded → what they spent it on. The project part comes from the trace proofs of {n} of {of} allocations to projects, verified in your browser.'],
+  'lottery.node.project_unspent': ['尚未显示支出', 'not shown spent yet'],
   'lottery.node.sales': ['{game} 销售', '{game} sales'],
   'lottery.node.prize': ['奖金', 'Prize fund'],
   'lottery.node.fee': ['发行费', 'Issuance fee'],

@@ -6,8 +6,8 @@ import { h, replace, link } from '../dom.js';
 import { t, enumLabel } from '../i18n.js';
 import { api } from '../api.js';
 import { yuan, yuanNumber, pct, utc, verdictLabel } from '../format.js';
-import { trust } from '../trust.js';
-import { lotterySplit } from '../../verify/index.js';
+import { trust, genesisUsable } from '../trust.js';
+import { checkTrace, lotterySplit, toHex } from '../../verify/index.js';
 import { chart, sankeyOption, mergeLinks, COLORS } from '../charts.js';
 import { card, money, badge, bar, sourceBadge, table } from '../ui.js';
 import { drawsCard } from './draw.js';
@@ -76,6 +76,40 @@ export async function lotteryPage(ctx) {
     }
   node('unallocated', t('lottery.node.unallocated'), COLORS.unspent);
   links.push({ source: 'local', target: 'unallocated', value: lot.welfare_pool.balance });
+  // … → the projects that received allocations → what they spent it on: each allocation's own
+  // trace proof, verified here (SPEC §10), so the last two columns are the browser's, not the server's.
+  await trust.ready;
+  const toProjects = sales.others.filter((r) => r.payload.AllocateWelfareFund?.recipient?.Project).slice(0, 20);
+  let traced = 0;
+  if (genesisUsable()) {
+    const proofs = await Promise.all(toProjects.map((r) => api(`/records/${r.id}/trace`).catch(() => null)));
+    for (const [i, r] of toProjects.entries()) {
+      const checked = proofs[i] ? checkTrace(trust.genesis, proofs[i]) : { ok: false };
+      if (!checked.ok) continue;
+      traced += 1;
+      const a = r.payload.AllocateWelfareFund;
+      const year = new Date(r.time.ms).getUTCFullYear();
+      const purpose = PURPOSES.find(([, kind]) => kind === a.purpose) ?? PURPOSES[4];
+      const pid = `project/${a.recipient.Project}`;
+      node(pid, a.recipient.Project, COLORS.grant);
+      links.push({ source: `alloc/${year}/${purpose[0]}`, target: pid, value: a.amount });
+      const recs = new Map(checked.value.records.map((x) => [toHex(x.id), x]));
+      for (const st of checked.value.steps.filter((x) => x.depth === 0)) {
+        if (st.what.kind === 'spent') {
+          const p = recs.get(toHex(st.what.outflow))?.record.body.payload;
+          const cat = p?.category?.kind ?? st.what.outflowKind;
+          const cid = `${pid}/spent/${cat}`;
+          node(cid, enumLabel('category', cat), COLORS.activity);
+          links.push({ source: pid, target: cid, value: st.amount });
+        } else {
+          const kind = st.what.kind === 'refunded' ? 'refunded' : 'nss';
+          const cid = `${pid}/${kind}`;
+          node(cid, t(kind === 'refunded' ? 'flow.node.refunded' : 'lottery.node.project_unspent'), COLORS.unspent);
+          links.push({ source: pid, target: cid, value: st.amount });
+        }
+      }
+    }
+  }
   const merged = mergeLinks(links);
   const used = new Set(merged.flatMap((l) => [l.source, l.target]));
 
@@ -117,6 +151,7 @@ export async function lotteryPage(ctx) {
     card(
       null,
       h('h2', null, t('lottery.flow')),
+      h('p', { class: 'small muted', dataset: { testid: 'lottery-path' } }, t('lottery.flow.path', { n: traced, of: toProjects.length })),
       chart(ctx, (width) => sankeyOption(nodes.filter((n) => used.has(n.id)), merged, { singleLine: width >= 640, nodeGap: 20, right: 290, width }), { height: 560, testid: 'sankey-lottery', label: t('lottery.flow') }),
     ),
     drawsCard(draws),
