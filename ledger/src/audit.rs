@@ -390,6 +390,61 @@ pub fn run(store: &Store) -> Result<Audit, StoreError> {
     }
 
     // Listed organisations' activity since their listing.
+    // Verifiable draws (SPEC §15): each settled outcome recomputed from the
+    // stored seeds and the beacon block's header; a committer that withheld
+    // its reveal, and a draw left unsettled past its deadline, are findings.
+    for (id, d) in store.draws()? {
+        match &d.outcome {
+            Some(o) => {
+                let block_hash = store
+                    .header(d.closes + 1)?
+                    .map(|h| h.hash())
+                    .ok_or_else(|| StoreError::Corrupt(format!("draw {id}: no beacon header")))?;
+                let beacon = crate::draw::beacon(&crate::draw::BeaconInput {
+                    draw: &id.0,
+                    entries_root: d.entries_root,
+                    entries: d.entries,
+                    winners: d.winners,
+                    block_hash,
+                    revealed: d
+                        .seeds
+                        .iter()
+                        .filter_map(|s| s.seed.map(|x| (s.member, x)))
+                        .collect(),
+                });
+                if o.block_hash != block_hash
+                    || o.beacon != beacon
+                    || o.winners != crate::draw::winners(&beacon, d.entries, d.winners)
+                {
+                    findings.push(Finding {
+                        code: "draw.outcome",
+                        subject: id.0.clone(),
+                        message: "the stored outcome does not recompute from the seeds and the beacon block".into(),
+                    });
+                }
+                for m in &o.withheld {
+                    findings.push(Finding {
+                        code: "draw.withheld",
+                        subject: id.0.clone(),
+                        message: format!(
+                            "{} committed a seed and did not reveal it by height {}",
+                            name(m),
+                            d.reveal_by
+                        ),
+                    });
+                }
+            }
+            None if tip.height > d.reveal_by => findings.push(Finding {
+                code: "draw.unsettled",
+                subject: id.0.clone(),
+                message: format!(
+                    "reveals closed at height {} and the draw is not settled",
+                    d.reveal_by
+                ),
+            }),
+            None => {}
+        }
+    }
     let mut listed_activity = Vec::new();
     for ((a, kind), (n, donations)) in listed {
         if donations > 0 {

@@ -312,6 +312,15 @@ fn a_draw_with_a_withheld_reveal_recomputed_independently() {
     assert_eq!(out.winners, winners);
     assert_eq!(out.beacon, beacon);
     assert_eq!(out.withheld, vec![red_cross]);
+    // The auditor's run recomputes the outcome and flags the withheld reveal.
+    let audit = shanlian_ledger::audit::run(&n.store).unwrap();
+    let draw_findings: Vec<&str> = audit
+        .findings
+        .iter()
+        .filter(|f| f.subject == id)
+        .map(|f| f.code)
+        .collect();
+    assert_eq!(draw_findings, vec!["draw.withheld"]);
     // An entrant: "was my entry in, and did I win?"
     let leaves = draw::entry_leaves(&commits);
     for (i, (identity, s)) in entries.iter().enumerate().take(40) {
