@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use shanlian_ledger::codec::{unframe, UnframeError as Unframe};
 use shanlian_ledger::record::Record;
 use shanlian_ledger::store::query::LedgerReader;
 use shanlian_ledger::tracing::Direction;
@@ -526,28 +527,6 @@ pub async fn submit_batch(
         refused,
     })
     .into_response())
-}
-
-enum Unframe {
-    Truncated,
-    TooMany,
-}
-
-/// Splits `u32 LE length ‖ bytes` frames, refusing more than `max` before
-/// reading them all.
-fn unframe(mut b: &[u8], max: usize) -> Result<Vec<&[u8]>, Unframe> {
-    let mut out = Vec::new();
-    while !b.is_empty() {
-        if out.len() == max {
-            return Err(Unframe::TooMany);
-        }
-        let (len, rest) = b.split_at_checked(4).ok_or(Unframe::Truncated)?;
-        let n = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
-        let (frame, rest) = rest.split_at_checked(n).ok_or(Unframe::Truncated)?;
-        out.push(frame);
-        b = rest;
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

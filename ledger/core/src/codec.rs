@@ -140,3 +140,30 @@ mod tests {
         assert!(decode::<Sample>(&[]).is_err());
     }
 }
+
+/// Why a body of frames did not split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnframeError {
+    /// A length runs past the end of the body.
+    Truncated,
+    /// More than the most frames allowed.
+    TooMany,
+}
+
+/// Splits a body of frames — each a `u32` little-endian length, then that
+/// many bytes (the batch submission body) — refusing more than `max` frames
+/// before reading them all.
+pub fn unframe(mut b: &[u8], max: usize) -> Result<Vec<&[u8]>, UnframeError> {
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        if out.len() == max {
+            return Err(UnframeError::TooMany);
+        }
+        let (len, rest) = b.split_at_checked(4).ok_or(UnframeError::Truncated)?;
+        let n = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let (frame, rest) = rest.split_at_checked(n).ok_or(UnframeError::Truncated)?;
+        out.push(frame);
+        b = rest;
+    }
+    Ok(out)
+}

@@ -9,6 +9,8 @@ use crate::bundle::{verify, ReceiptBundle};
 use crate::codec;
 use crate::genesis::{dev_genesis, Genesis};
 use crate::record::Record;
+use crate::store::query::LedgerReader;
+use crate::tracing::TraceProof;
 use std::sync::OnceLock;
 
 fn dev() -> &'static Genesis {
@@ -27,6 +29,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("genesis_toml", genesis_toml),
     ("bundle_bytes", bundle_bytes),
     ("bundle_json", bundle_json),
+    ("trace_bytes", trace_bytes),
+    ("trace_json", trace_json),
+    ("batch_frames", batch_frames),
 ];
 
 /// A signed record from a client or a peer.
@@ -92,6 +97,37 @@ pub fn bundle_json(data: &[u8]) {
     }
 }
 
+/// A trace proof's canonical bytes (SPEC §10.6), as a donor's tool reads them.
+pub fn trace_bytes(data: &[u8]) {
+    if let Ok(p) = TraceProof::from_bytes(data) {
+        assert_eq!(p.to_bytes(), data);
+        let _ = crate::tracing::verify(dev(), &p);
+    }
+}
+
+/// A trace proof's JSON form, as the page and the command line read it.
+pub fn trace_json(data: &[u8]) {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    if let Ok(p) = TraceProof::from_json(&v) {
+        let _ = crate::tracing::verify(dev(), &p);
+        assert_eq!(TraceProof::from_json(&p.to_json()).ok(), Some(p));
+    }
+}
+
+/// A submission batch body (records each prefixed by a u32 LE length, the
+/// explorer's batch route): split, then each frame decoded as a record.
+pub fn batch_frames(data: &[u8]) {
+    if let Ok(frames) = crate::codec::unframe(data, 10_000) {
+        let total: usize = frames.iter().map(|f| f.len() + 4).sum();
+        assert_eq!(total, data.len());
+        for f in frames {
+            record(f);
+        }
+    }
+}
+
 /// Seed inputs for each target: real bytes of a dev chain (its records,
 /// blocks, certificates and bundles, the dev genesis), from which the
 /// fuzzers mutate. `(target, bytes)`.
@@ -115,6 +151,28 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     g.params.max_records_per_block = 7;
     g.games.clear();
     out.push(("genesis_toml", g.to_toml().into_bytes()));
+    if let Ok(tc) = super::trace_vectors::trace_chain() {
+        for id in [tc.donation, tc.refunded] {
+            if let Ok(p) = tc
+                .net
+                .store
+                .trace_proof(&id, crate::tracing::Direction::Forward)
+            {
+                out.push(("trace_bytes", p.to_bytes()));
+                out.push(("trace_json", p.to_json().to_string().into_bytes()));
+            }
+        }
+    }
+    let mut framed = Vec::new();
+    for h in 1..=chain.tip {
+        if let Ok(Some(b)) = store.block(h) {
+            for r in &b.records {
+                framed.extend_from_slice(&(r.len() as u32).to_le_bytes());
+                framed.extend_from_slice(r);
+            }
+        }
+    }
+    out.push(("batch_frames", framed));
     for id in [chain.donation, chain.rotated] {
         if let Ok(mut b) = store.receipt_bundle(&id) {
             out.push(("bundle_bytes", b.to_bytes()));
