@@ -109,6 +109,26 @@ enum Command {
     /// Measure committed records per second and commit latency of a local
     /// network of validators on this machine (one JSON object per line).
     Bench(crate::bench::BenchArgs),
+    /// Verify a stopped node's store: replay every block from genesis
+    /// (links, certificates, signatures, every record re-applied, log and
+    /// state roots) and compare every stored state entry and index with the
+    /// replay. Exit status 0 when it verifies, 1 when it does not.
+    Verify {
+        /// The node's config.toml (its data folder is verified).
+        #[arg(long)]
+        config: PathBuf,
+        /// Check every signature singly (the consensus rule), never in
+        /// batches: slower.
+        #[arg(long)]
+        strict: bool,
+        /// Skip the comparison of every stored state entry and index (the
+        /// chain itself is still replayed and checked).
+        #[arg(long)]
+        shallow: bool,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The program's entry point.
@@ -182,6 +202,16 @@ pub fn main() -> ExitCode {
             web,
         } => crate::localnet::run(validators, &dir, base_port, donations, web),
         Command::Bench(args) => crate::bench::run(args),
+        Command::Verify {
+            config,
+            strict,
+            shallow,
+            json,
+        } => match crate::verify::run(&config, strict, shallow, json) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -29,3 +29,4 @@ pub mod node;
 pub mod pool;
 pub mod service;
 pub mod signing;
+pub mod verify;

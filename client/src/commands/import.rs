@@ -465,21 +465,39 @@ pub async fn run(
     let mut refused: Vec<BadRow> = Vec::new();
     let mut to_send: Vec<(usize, Record)> = records;
     let mut resigned = 0usize;
-    while !to_send.is_empty() {
-        let mut retry = Vec::new();
-        for chunk in to_send.chunks(batch.max(1)) {
-            let bytes: Vec<Vec<u8>> = chunk.iter().map(|(_, r)| r.bytes.clone()).collect();
-            let answer = loop {
+    // Batches in flight at once: the next batches are on the wire (and being
+    // admitted) while this one's answer is read.
+    const IN_FLIGHT: usize = 3;
+    let submit = |chunk: &[(usize, Record)]| {
+        let bytes: Vec<Vec<u8>> = chunk.iter().map(|(_, r)| r.bytes.clone()).collect();
+        let nodes = nodes.clone();
+        tokio::spawn(async move {
+            loop {
                 match nodes.submit_batch(&bytes).await {
-                    Ok(a) => break a,
                     Err(e)
                         if e.downcast_ref::<crate::api::Refused>()
                             .is_some_and(|r| r.code == "pool.full") =>
                     {
                         tokio::time::sleep(Duration::from_millis(200)).await;
                     }
-                    Err(e) => return Err(e),
+                    other => return other,
                 }
+            }
+        })
+    };
+    while !to_send.is_empty() {
+        let mut retry = Vec::new();
+        let chunks: Vec<&[(usize, Record)]> = to_send.chunks(batch.max(1)).collect();
+        let mut inflight = std::collections::VecDeque::new();
+        let mut next = 0;
+        for chunk in chunks.iter().copied() {
+            while inflight.len() < IN_FLIGHT && next < chunks.len() {
+                inflight.push_back(submit(chunks[next]));
+                next += 1;
+            }
+            let answer = match inflight.pop_front() {
+                Some(task) => task.await.context("a batch submission failed")??,
+                None => bail!("no batch in flight"),
             };
             let mut failed = vec![None; chunk.len()];
             for (i, code, message) in answer.refused {

@@ -135,3 +135,62 @@ fn bad_setups_are_refused_with_what_to_fix() {
         "{err}"
     );
 }
+
+/// `shanlian-node verify` on a stopped validator's store: it verifies; with
+/// one stored state value altered on disk it does not, names the damage and
+/// says what to do; restored, it verifies again.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_a_stopped_nodes_store() {
+    let mut net = Net::new(4, 0);
+    net.start_all(0..4).await;
+    net.wait_height(0, 4, 60).await;
+    net.stop(3);
+    let config = net.path().join("node-3/config.toml");
+    let verify = |extra: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["verify", "--config"])
+            .arg(&config)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, out) = verify(&["--json"]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["ok"], true, "{out}");
+    assert!(v["height"].as_u64().unwrap() >= 4);
+    // Alter a member's stored state (a byte of its value) behind the node's back.
+    let dir = net.path().join("node-3/data/store");
+    let key;
+    let original;
+    {
+        let store = shanlian_ledger::store::Store::open(&dir).unwrap();
+        let member = shanlian_ledger::types::Address::of_key(&net.genesis.members[0].public_key);
+        key = shanlian_ledger::keys::state_key(shanlian_ledger::keys::MEMBERS, &member);
+        original = store.raw(&key).unwrap().unwrap();
+        let mut bad = original.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 0x01;
+        store.put_raw(&key, &bad).unwrap();
+        store.flush().unwrap();
+    }
+    let (code, out) = verify(&[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("does NOT verify"), "{out}");
+    assert!(
+        out.contains("what to do: the store on this disk is damaged"),
+        "{out}"
+    );
+    {
+        let store = shanlian_ledger::store::Store::open(&dir).unwrap();
+        store.put_raw(&key, &original).unwrap();
+        store.flush().unwrap();
+    }
+    let (code, out) = verify(&["--shallow"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("verifies"), "{out}");
+}
