@@ -71,7 +71,7 @@ pub fn run_draw<S: DemoSink>(sink: &mut S) -> Result<(), S::Error> {
         .collect();
     let root = draw::entry_root(&commits);
     let (h, _, _) = sink.checkpoint()?;
-    let (closes, reveal_by) = (h + 40, h + 600);
+    let (closes, reveal_by) = (h + 6, h + 600);
     let seeds = [
         *blake3::hash(b"demo: lottery centre draw seed").as_bytes(),
         *blake3::hash(b"demo: auditor draw seed").as_bytes(),

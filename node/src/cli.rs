@@ -325,6 +325,7 @@ fn init_config(moniker: &str, port: u16, joining: bool) -> crate::config::Config
         member_key_passphrase: None,
         signer_state: None,
         signer_watch_ms: None,
+        empty_block_interval_ms: None,
     }
 }
 

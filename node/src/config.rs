@@ -97,6 +97,13 @@ config! {
     /// copy of this node's files started by mistake). Default 5000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signer_watch_ms: Option<u64>,
+    /// With nothing to commit, the network makes one (empty) block every
+    /// this many milliseconds, a heartbeat that keeps time and liveness
+    /// visible; a record starts the next block at once. 0 makes blocks as
+    /// fast as consensus allows (an idle chain then grows without end).
+    /// Default 5000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empty_block_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -326,6 +333,8 @@ pub fn testnet(
             signer_state: None,
             // A local network starts all at once: a shorter watch.
             signer_watch_ms: Some(1_500),
+            // A quicker heartbeat on loopback, so tests and the demo see heights move.
+            empty_block_interval_ms: Some(500),
         };
         write(dir.join("config.toml"), config.template()?)?;
     }
@@ -357,6 +366,7 @@ mod template_tests {
             member_key_passphrase: Some("env:SHANLIAN_MEMBER_KEY_PASSPHRASE".into()),
             signer_state: Some("member.pem.signer-state".into()),
             signer_watch_ms: Some(5_000),
+            empty_block_interval_ms: Some(5_000),
         };
         let text = c.template().unwrap();
         for (name, doc) in Config::DOCS {

@@ -75,6 +75,9 @@ pub struct NodeOptions {
     /// How long to watch the network for another process signing with this
     /// validator's key before signing anything.
     pub signer_watch: Duration,
+    /// With nothing to commit, a block is made only this long after the
+    /// last one (a heartbeat); zero makes blocks as fast as consensus allows.
+    pub empty_block_interval: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -210,6 +213,7 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
         opts.fault,
         members_tx,
         heights_tx,
+        opts.empty_block_interval,
     )?;
     let (channels, engine) = malachitebft_app_channel::start_engine(
         ctx,

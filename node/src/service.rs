@@ -110,6 +110,9 @@ pub fn run(config: &Path, fault: Option<Fault>, keys: KeyOptions) -> Result<(), 
             joining: cfg.joining,
             signer_state: cfg.signer_state(),
             signer_watch: std::time::Duration::from_millis(cfg.signer_watch_ms.unwrap_or(5_000)),
+            empty_block_interval: std::time::Duration::from_millis(
+                cfg.empty_block_interval_ms.unwrap_or(DEFAULT_EMPTY_BLOCK_INTERVAL_MS),
+            ),
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -259,3 +262,6 @@ pub async fn shutdown_signal() {
         let _ = ctrl_c.await;
     }
 }
+
+/// With nothing to commit, one block every this many milliseconds.
+pub const DEFAULT_EMPTY_BLOCK_INTERVAL_MS: u64 = 5_000;

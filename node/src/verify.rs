@@ -42,11 +42,7 @@ pub fn run(config: &Path, strict: bool, shallow: bool, json: bool) -> Result<boo
     let result = verify_store_with(&store, Some(&genesis), opts, |p| {
         if tty && last.elapsed().as_millis() >= 200 {
             last = Instant::now();
-            let pct = if p.tip == 0 {
-                100
-            } else {
-                p.height * 100 / p.tip
-            };
+            let pct = (p.height * 100).checked_div(p.tip).unwrap_or(100);
             eprint!(
                 "\r  block {} of {} ({pct}%), {} records",
                 p.height, p.tip, p.records

@@ -490,7 +490,7 @@ pub async fn run(
         let chunks: Vec<&[(usize, Record)]> = to_send.chunks(batch.max(1)).collect();
         let mut inflight = std::collections::VecDeque::new();
         let mut next = 0;
-        for chunk in chunks.iter().copied() {
+        for &chunk in &chunks {
             while inflight.len() < IN_FLIGHT && next < chunks.len() {
                 inflight.push_back(submit(chunks[next]));
                 next += 1;

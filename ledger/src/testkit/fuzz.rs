@@ -9,7 +9,6 @@ use crate::bundle::{verify, ReceiptBundle};
 use crate::codec;
 use crate::genesis::{dev_genesis, Genesis};
 use crate::record::Record;
-use crate::store::query::LedgerReader;
 use crate::tracing::TraceProof;
 use std::sync::OnceLock;
 

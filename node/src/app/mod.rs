@@ -24,6 +24,7 @@ pub mod stream;
 pub use admission::{admit, submit, Admission, AdmitError, Stopping};
 pub use membership::{membership, Membership};
 pub use propose::Fault;
+use std::time::Duration;
 
 use crate::ctx::{Address, BlockHash, Ctx, Height, ValidatorSet};
 use crate::metrics::Metrics;
@@ -111,7 +112,13 @@ pub struct App {
     /// blocks are sized so every validator can check one well within the
     /// propose timeout.
     build_rate: f64,
+    /// With nothing to commit, the next height starts only after this long
+    /// since the last block (a heartbeat); zero: at once.
+    empty_block_interval: Duration,
 }
+
+/// How often an idle node looks at its pool for a record to commit.
+const IDLE_POLL: Duration = Duration::from_millis(10);
 
 impl App {
     #[allow(clippy::too_many_arguments)]
@@ -126,6 +133,7 @@ impl App {
         fault: Option<Fault>,
         members: tokio::sync::watch::Sender<Membership>,
         heights: tokio::sync::watch::Sender<u64>,
+        empty_block_interval: Duration,
     ) -> Result<App, AppError> {
         let me = Address(shanlian_ledger::types::Address::of_key(&key.public()));
         let aux = store.aux_tree("consensus")?;
@@ -153,6 +161,7 @@ impl App {
             members,
             heights,
             build_rate: 0.0,
+            empty_block_interval,
         };
         app.restore()?;
         Ok(app)
@@ -268,7 +277,26 @@ impl App {
             }
             AppMsg::Finalized { reply, .. } => {
                 let h = self.state.height + 1;
-                let _ = reply.send(Next::Start(Height(h), self.params(h)));
+                let next = Next::Start(Height(h), self.params(h));
+                match self.idle_wait() {
+                    None => {
+                        let _ = reply.send(next);
+                    }
+                    // Nothing to commit: start the next height when a record
+                    // arrives, or at the heartbeat. The wait runs beside the
+                    // app loop, which keeps admitting records and taking
+                    // proposal parts meanwhile.
+                    Some(wait) => {
+                        let pool = self.pool.clone();
+                        tokio::spawn(async move {
+                            let until = tokio::time::Instant::now() + wait;
+                            while tokio::time::Instant::now() < until && pool.lock().is_empty() {
+                                tokio::time::sleep(IDLE_POLL).await;
+                            }
+                            let _ = reply.send(next);
+                        });
+                    }
+                }
             }
             AppMsg::GetDecidedValues { range, reply } => {
                 let mut out = Vec::new();
@@ -314,6 +342,18 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// How long to wait before starting the next height: `None` when there
+    /// is something to commit, empty blocks are not held back, or the last
+    /// block is older than the heartbeat (a node catching up never waits).
+    fn idle_wait(&self) -> Option<Duration> {
+        let interval = self.empty_block_interval;
+        if interval.is_zero() || !self.pool.lock().is_empty() {
+            return None;
+        }
+        let age = Duration::from_millis(now().0.saturating_sub(self.state.time.0));
+        interval.checked_sub(age).filter(|w| !w.is_zero())
     }
 
     /// Publishes one of our blocks as a proposal stream.

@@ -77,6 +77,7 @@ impl LocalNet {
             joining: false,
             signer_state: self.dirs[i].path().join("signer-state"),
             signer_watch: std::time::Duration::ZERO,
+            empty_block_interval: std::time::Duration::ZERO,
         })
         .await
         .unwrap()

@@ -258,7 +258,7 @@ async fn a_verifiable_draw_on_a_real_network() {
             "--winners",
             "3",
             "--closes-in",
-            "40",
+            "6",
             "--reveal-window",
             "2000",
             "--seed-out",

@@ -178,3 +178,30 @@ async fn a_validator_killed_under_load_catches_up() {
     let ids = committed_ids(&stores[3]);
     assert_eq!(ids.len(), records.len(), "each record exactly once");
 }
+
+/// An idle network makes only heartbeat blocks (testnet: one per 500 ms),
+/// not a block per consensus round; a record still starts a block at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_network_makes_heartbeat_blocks_only() {
+    let mut net = Net::new(4, 0);
+    net.start_all(0..4).await;
+    net.wait_height(0, 2, 60).await;
+    let h0 = net.height(0).await;
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let blocks = net.height(0).await - h0;
+    // 4 s at one block per 500 ms is 8; before the heartbeat it was hundreds.
+    assert!(
+        (4..=12).contains(&blocks),
+        "{blocks} blocks in 4 s of idling"
+    );
+    // A record is committed well before the next heartbeat would come.
+    let records = net.donations("IDLE", 1);
+    let t = std::time::Instant::now();
+    net.submit(0, &records).await;
+    net.wait_committed(0, &records, 30).await;
+    let took = t.elapsed();
+    assert!(
+        took < std::time::Duration::from_millis(2_000),
+        "a record on an idle network took {took:?}"
+    );
+}
