@@ -29,6 +29,7 @@ pub mod draws;
 pub mod error;
 pub mod funds;
 pub mod records;
+pub mod serve;
 pub mod submit;
 pub mod views;
 
@@ -68,6 +69,11 @@ pub struct Settings {
     pub web_dir: Option<PathBuf>,
     /// Longest time to produce a response (not to stream one).
     pub request_timeout: Duration,
+    /// Most connections open at once (bounded by a quarter of the file
+    /// limit); more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// A connection that has not sent a request head within this is closed.
+    pub header_timeout: Duration,
     /// Requests per second one client (IP address) may make on average,
     /// and in a burst; 0 turns rate limiting off.
     pub rate_per_second: u32,
@@ -81,6 +87,8 @@ impl Default for Settings {
         Settings {
             web_dir: None,
             request_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(10),
             rate_per_second: 200,
             burst: 400,
             max_in_flight: 512,
@@ -340,7 +348,7 @@ impl Explorer {
                     timeout,
                 ))
                 .layer(cors)
-                .layer(axum::middleware::map_response(json_errors))
+                .layer(axum::middleware::map_response(serve::json_errors))
                 .layer(
                     tower_http::set_header::SetResponseHeaderLayer::if_not_present(
                         header::X_CONTENT_TYPE_OPTIONS,
@@ -377,35 +385,10 @@ impl Explorer {
                     .layer(tower_governor::GovernorLayer::new(config).error_handler(rate_limited));
             }
         }
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        let limits =
+            serve::Limits::new(self.settings.max_connections, self.settings.header_timeout);
+        serve::serve(listener, app, limits, shutdown).await
     }
-}
-
-/// Errors made by layers (a timeout, say) come without a body: give them
-/// the API's `{code, message}` form too.
-async fn json_errors(r: Response) -> Response {
-    let s = r.status();
-    let is_json = r
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !(s.is_client_error() || s.is_server_error()) || is_json {
-        return r;
-    }
-    let (code, message) = match s {
-        StatusCode::REQUEST_TIMEOUT => ("request.timeout", "the request took too long"),
-        StatusCode::PAYLOAD_TOO_LARGE => ("request.too_large", "the body is too large"),
-        StatusCode::NOT_FOUND => ("request.not_found", "no such file"),
-        StatusCode::METHOD_NOT_ALLOWED => ("request.method_not_allowed", "method not allowed"),
-        s if s.is_server_error() => ("server.error", "the server could not answer"),
-        _ => ("request.bad", "the request was not understood"),
-    };
-    ApiError::new(s, code, message).into_response()
 }
 
 fn rate_limited(e: tower_governor::GovernorError) -> Response {

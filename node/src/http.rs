@@ -49,15 +49,32 @@ pub const MAX_BATCH: usize = 10_000;
 
 /// The router (no socket: tests can drive it directly).
 pub fn router(api: Api) -> Router {
+    use axum::extract::DefaultBodyLimit;
+    // Each route reads at most what it can use: one record's limit, or a
+    // full batch of them; anything larger is 413 before it is read.
+    // (A little over one record, so a record just past the genesis limit
+    // gets the ledger's own `record.too_large` with its sizes.)
+    let one = api.max_record_bytes + 1024;
+    let batch = MAX_BATCH * (api.max_record_bytes + 4);
     Router::new()
-        .route("/v1/records", post(submit))
-        .route("/v1/records/batch", post(submit_batch))
+        .route(
+            "/v1/records",
+            post(submit).layer(DefaultBodyLimit::max(one)),
+        )
+        .route(
+            "/v1/records/batch",
+            post(submit_batch).layer(DefaultBodyLimit::max(batch)),
+        )
         .route("/v1/records/{id}", get(status))
         .route("/v1/blocks/{height}", get(block))
         .route("/health", get(health))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            MAX_BATCH * (api.max_record_bytes + 4),
-        ))
+        .fallback(|| async {
+            error(
+                StatusCode::NOT_FOUND,
+                "request.not_found",
+                "no such path: POST /v1/records, POST /v1/records/batch, GET /v1/records/{id}, GET /v1/blocks/{height}, GET /health".into(),
+            )
+        })
         .with_state(api)
 }
 
@@ -113,20 +130,25 @@ async fn submit(State(api): State<Api>, body: Bytes) -> Response {
 /// LE length then its canonical bytes. Answers 200 with how many were
 /// accepted and, for each one that was not, its index, code and message.
 async fn submit_batch(State(api): State<Api>, body: Bytes) -> Response {
-    let Some(frames) = crate::gossip::unframe(&body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "request.bad_framing",
-            "a batch is records each prefixed by its length as a u32 little-endian; a length runs past the end".into(),
-        );
+    // Split with a bound: a body of millions of empty frames is refused at
+    // the 10,001st, not after it has all been split.
+    let frames = match shanlian_ledger::codec::unframe(&body, MAX_BATCH) {
+        Ok(f) => f,
+        Err(shanlian_ledger::codec::UnframeError::TooMany) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request.batch_too_large",
+                format!("at most {MAX_BATCH} records per batch"),
+            )
+        }
+        Err(shanlian_ledger::codec::UnframeError::Truncated) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "request.bad_framing",
+                "a batch is records each prefixed by its length as a u32 little-endian; a length runs past the end".into(),
+            )
+        }
     };
-    if frames.len() > MAX_BATCH {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request.batch_too_large",
-            format!("at most {MAX_BATCH} records per batch"),
-        );
-    }
     let mut refused = Vec::new();
     let mut records = Vec::new();
     let mut index = Vec::new();
@@ -303,7 +325,76 @@ mod tests {
             genesis_hash: net.genesis_hash,
             signer: None,
         };
-        (router(api), net)
+        let app = shanlian_explorer::serve::harden(router(api), std::time::Duration::from_secs(10));
+        (app, net)
+    }
+
+    /// Every refusal the endpoint makes is `{code, message}` JSON, and a
+    /// body past a route's own limit is refused before it is read.
+    #[tokio::test]
+    async fn limits_and_errors_are_json() {
+        let (app, _net) = api();
+        // One record's route: 4 KB records, so a 41 MB body is 413.
+        let (s, v) = call(&app, "POST", "/v1/records", vec![0; 41 << 20]).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::PAYLOAD_TOO_LARGE, Some("request.too_large"))
+        );
+        // A batch of 10,001 empty frames: 413 at the bound, named.
+        let (s, v) = call(&app, "POST", "/v1/records/batch", vec![0; 4 * 10_001]).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Some("request.batch_too_large")
+            )
+        );
+        // 40 MB of empty frames (within the batch route's 41 MB): refused
+        // at the 10,001st frame, not after splitting ten million.
+        let (s, v) = call(&app, "POST", "/v1/records/batch", vec![0; 40_000_000]).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Some("request.batch_too_large")
+            )
+        );
+        for (method, uri, status, code) in [
+            (
+                "GET",
+                "/nothing",
+                StatusCode::NOT_FOUND,
+                "request.not_found",
+            ),
+            (
+                "DELETE",
+                "/v1/records",
+                StatusCode::METHOD_NOT_ALLOWED,
+                "request.method_not_allowed",
+            ),
+            ("GET", "/v1/blocks/abc", StatusCode::BAD_REQUEST, ""),
+        ] {
+            let (s, v) = call(&app, method, uri, Vec::new()).await;
+            assert_eq!(s, status, "{method} {uri}: {v}");
+            assert!(
+                v["code"]
+                    .as_str()
+                    .is_some_and(|c| code.is_empty() || c == code),
+                "{method} {uri}: {v}"
+            );
+            assert!(
+                v["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "{method} {uri}: {v}"
+            );
+        }
+        // A malformed record says where and what, in words.
+        let (s, v) = call(&app, "POST", "/v1/records", vec![1, 2, 3]).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("record.malformed"))
+        );
+        let m = v["message"].as_str().unwrap();
+        assert!(m.contains("at byte") && !m.contains("::"), "{m}");
     }
 
     async fn call(

@@ -142,7 +142,11 @@ pub fn run(config: &Path, fault: Option<Fault>, keys: KeyOptions) -> Result<(), 
                 }),
             );
             tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).await {
+                let limits = shanlian_explorer::serve::Limits::new(64, HTTP_HEADER_TIMEOUT);
+                let app = shanlian_explorer::serve::harden(app, HTTP_REQUEST_TIMEOUT);
+                if let Err(e) =
+                    shanlian_explorer::serve::serve(listener, app, limits, std::future::pending()).await
+                {
                     tracing::error!(error = %e, "metrics endpoint stopped");
                 }
             });
@@ -193,7 +197,13 @@ pub fn run(config: &Path, fault: Option<Fault>, keys: KeyOptions) -> Result<(), 
         };
         tracing::info!(moniker = %cfg.moniker, http = %cfg.http, listen = %cfg.listen, "node started");
         let mut app = node.app;
-        let server = axum::serve(http, router(api)).with_graceful_shutdown(shutdown_signal());
+        let limits = shanlian_explorer::serve::Limits::new(256, HTTP_HEADER_TIMEOUT);
+        let server = shanlian_explorer::serve::serve(
+            http,
+            shanlian_explorer::serve::harden(router(api), HTTP_REQUEST_TIMEOUT),
+            limits,
+            shutdown_signal(),
+        );
         let stopped = tokio::select! {
             r = server => r.map_err(|e| format!("HTTP server: {e}")).map(|()| None),
             r = &mut app => Ok(Some(r)),
@@ -265,3 +275,10 @@ pub async fn shutdown_signal() {
 
 /// With nothing to commit, one block every this many milliseconds.
 pub const DEFAULT_EMPTY_BLOCK_INTERVAL_MS: u64 = 5_000;
+
+/// A request (its body included) must be answered within this, on the
+/// local endpoint and the metrics endpoint.
+const HTTP_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// A connection that has not sent a whole request head within this is
+/// closed (slow or idle clients).
+const HTTP_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);

@@ -52,8 +52,7 @@ pub fn encode_into<T: bincode::Encode>(value: &T, out: &mut Vec<u8>) {
 
 /// Decodes exactly one value occupying all of `bytes`.
 pub fn decode<T: bincode::Decode<()>>(bytes: &[u8]) -> Result<T, DecodeError> {
-    let (value, used) = bincode::decode_from_slice::<T, _>(bytes, cfg())
-        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let (value, used) = decode_prefix::<T>(bytes)?;
     if used != bytes.len() {
         return Err(DecodeError::TrailingBytes(bytes.len() - used));
     }
@@ -64,7 +63,91 @@ pub fn decode<T: bincode::Decode<()>>(bytes: &[u8]) -> Result<T, DecodeError> {
 /// bytes it took.
 pub fn decode_prefix<T: bincode::Decode<()>>(bytes: &[u8]) -> Result<(T, usize), DecodeError> {
     bincode::decode_from_slice::<T, _>(bytes, cfg())
-        .map_err(|e| DecodeError::Malformed(e.to_string()))
+        .map_err(|e| DecodeError::Malformed(explain::<T>(bytes, &e)))
+}
+
+/// A decoding failure as a person reads it: where (the byte offset of the
+/// item that failed) and what (no Rust type paths, no debug text). Runs
+/// only on failure: the input is decoded again, counting bytes.
+fn explain<T: bincode::Decode<()>>(bytes: &[u8], e: &bincode::error::DecodeError) -> String {
+    use bincode::error::DecodeError as E;
+    let mut r = Counting {
+        inner: bincode::de::read::SliceReader::new(bytes),
+        pos: 0,
+        last: 0,
+    };
+    let at = match bincode::decode_from_reader::<T, _, _>(&mut r, cfg()) {
+        Err(_) => r.last,
+        Ok(_) => r.pos,
+    };
+    let what = match e {
+        E::UnexpectedEnd { additional } => {
+            format!("the bytes end {additional} byte(s) too early")
+        }
+        E::UnexpectedVariant {
+            type_name, found, ..
+        } => {
+            let t = short_type(type_name);
+            if t.starts_with("Option<") {
+                format!("an Option tag is {found}; it must be 0 (none) or 1 (some)")
+            } else {
+                format!("{t} has no variant {found}")
+            }
+        }
+        E::InvalidBooleanValue(v) => format!("a bool is {v}; it must be 0 or 1"),
+        E::Utf8 { .. } => "a string is not valid UTF-8".into(),
+        E::LimitExceeded => "a length is larger than anything allowed".into(),
+        E::OutsideUsizeRange(n) => format!("a length of {n} does not fit"),
+        other => short_type(&other.to_string()),
+    };
+    format!("at byte {at}: {what}")
+}
+
+/// `core::option::Option<alloc::string::String>` → `Option<String>`.
+fn short_type(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    let mut word = String::new();
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+        } else if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            word.clear(); // a path segment: dropped
+        } else {
+            out.push_str(&word);
+            word.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(&word);
+    out
+}
+
+/// A slice reader that knows where it is.
+struct Counting<'a> {
+    inner: bincode::de::read::SliceReader<'a>,
+    /// Bytes consumed.
+    pos: usize,
+    /// Where the last read started.
+    last: usize,
+}
+
+impl bincode::de::read::Reader for Counting<'_> {
+    fn read(&mut self, bytes: &mut [u8]) -> Result<(), bincode::error::DecodeError> {
+        self.last = self.pos;
+        self.inner.read(bytes)?;
+        self.pos += bytes.len();
+        Ok(())
+    }
+    fn peek_read(&mut self, n: usize) -> Option<&[u8]> {
+        self.inner.peek_read(n)
+    }
+    fn consume(&mut self, n: usize) {
+        self.last = self.pos;
+        self.inner.consume(n);
+        self.pos += n;
+    }
 }
 
 /// Decodes untrusted bytes and refuses any byte string other than the
@@ -82,6 +165,39 @@ pub fn decode_canonical<T: bincode::Decode<()> + bincode::Encode>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_say_where_and_what_without_rust_types() {
+        // a: u16, b: bool, c: Option<u8>, d: String, e: [u8; 3]
+        let good = encode(&Sample {
+            a: 1,
+            b: true,
+            c: Some(2),
+            d: "x".into(),
+            e: [1, 2, 3],
+        });
+        let msg = |bytes: &[u8]| decode::<Sample>(bytes).unwrap_err().to_string();
+        let mut bad_bool = good.clone();
+        bad_bool[2] = 7;
+        assert_eq!(
+            msg(&bad_bool),
+            "malformed bytes: at byte 2: a bool is 7; it must be 0 or 1"
+        );
+        let mut bad_tag = good.clone();
+        bad_tag[3] = 9;
+        assert_eq!(
+            msg(&bad_tag),
+            "malformed bytes: at byte 3: an Option tag is 9; it must be 0 (none) or 1 (some)"
+        );
+        let m = msg(&good[..good.len() - 2]);
+        assert!(m.starts_with("malformed bytes: at byte "), "{m}");
+        assert!(m.contains("too early"), "{m}");
+        assert!(!m.contains("::"), "{m}");
+        assert_eq!(
+            short_type("core::option::Option<alloc::string::String>"),
+            "Option<String>"
+        );
+    }
 
     #[derive(Debug, PartialEq, bincode::Encode, bincode::Decode)]
     struct Sample {
