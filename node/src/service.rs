@@ -115,7 +115,15 @@ pub fn run(config: &Path, fault: Option<Fault>, keys: KeyOptions) -> Result<(), 
             ),
         })
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match e {
+            crate::node::StartError::Store(e) => format!(
+                "the store in {} cannot be used: {e}. Check it with `shanlian-node verify --config {}`; if it does not verify, move {} aside and start again to sync from peers (or restore a backup)",
+                cfg.data_dir.join("store").display(),
+                config.display(),
+                cfg.data_dir.display()
+            ),
+            e => e.to_string(),
+        })?;
         let topic = format!("/shanlian/{}/records/v1", node.genesis.chain_id);
         let publisher = crate::gossip::start(crate::gossip::GossipOptions {
             node_key_seed: node_key.seed(),

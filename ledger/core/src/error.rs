@@ -15,12 +15,12 @@ pub enum Refusal {
     InvalidField { field: &'static str, reason: String },
     #[error("field `{field}` must be a positive amount of fen")]
     NotPositive { field: &'static str },
-    #[error("record was created at {created}, after block time {block_time} plus the allowed clock skew")]
+    #[error("record was created at {created}, later than {block_time} (the block's time, or the node's clock when it was submitted) plus the allowed clock skew: check the signer's clock")]
     NotYetValid {
         created: Timestamp,
         block_time: Timestamp,
     },
-    #[error("record expired at {expires}, before block time {block_time}")]
+    #[error("record expired at {expires}, before {block_time} (the block's time, or the node's clock when it was submitted): sign it again with a later expiry")]
     Expired {
         expires: Timestamp,
         block_time: Timestamp,
