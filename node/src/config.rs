@@ -94,7 +94,9 @@ config! {
     pub signer_state: Option<PathBuf>,
     /// Milliseconds to watch the network after start, before signing
     /// anything, for another process signing with this validator's key (a
-    /// copy of this node's files started by mistake). Default 5000.
+    /// copy of this node's files started by mistake). Default 5000, and
+    /// never less than twice `empty_block_interval_ms` plus a second (an
+    /// idle network votes once per heartbeat).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signer_watch_ms: Option<u64>,
     /// With nothing to commit, the network makes one (empty) block every

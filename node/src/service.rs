@@ -97,6 +97,9 @@ pub fn run(config: &Path, fault: Option<Fault>, keys: KeyOptions) -> Result<(), 
             }
         }
         let max_record_bytes = genesis.params.max_record_bytes as usize;
+        let empty_block_interval_ms = cfg
+            .empty_block_interval_ms
+            .unwrap_or(DEFAULT_EMPTY_BLOCK_INTERVAL_MS);
         let node = start(NodeOptions {
             moniker: cfg.moniker.clone(),
             home: cfg.data_dir.clone(),
@@ -109,10 +112,15 @@ pub fn run(config: &Path, fault: Option<Fault>, keys: KeyOptions) -> Result<(), 
             fault,
             joining: cfg.joining,
             signer_state: cfg.signer_state(),
-            signer_watch: std::time::Duration::from_millis(cfg.signer_watch_ms.unwrap_or(5_000)),
-            empty_block_interval: std::time::Duration::from_millis(
-                cfg.empty_block_interval_ms.unwrap_or(DEFAULT_EMPTY_BLOCK_INTERVAL_MS),
+            // The watch for another process signing with this key must see
+            // the network vote at least twice: on an idle network, votes
+            // come once per heartbeat.
+            signer_watch: std::time::Duration::from_millis(
+                cfg.signer_watch_ms
+                    .unwrap_or(5_000)
+                    .max(2 * empty_block_interval_ms + 1_000),
             ),
+            empty_block_interval: std::time::Duration::from_millis(empty_block_interval_ms),
         })
         .await
         .map_err(|e| match e {

@@ -415,3 +415,33 @@ async fn a_verifiable_draw_on_a_real_network() {
     assert_ne!(code, 0, "{out}");
     assert_eq!(v["code"], "draw.settled", "{out}");
 }
+
+/// A 202 and then the node SIGKILLed at once: the record may never have
+/// left that node, but a client that keeps asking — and resubmits the same
+/// bytes when no node knows it (records are idempotent by id) — still sees
+/// it committed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_accepted_by_a_node_killed_at_once_still_commits() {
+    let mut net = Net::new(4, 0);
+    net.start_all(0..4).await;
+    net.wait_height(0, 2, 60).await;
+    let record = net.donations("KILLED-202", 1).remove(0);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/records", net.http(0)))
+        .body(record.bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    net.kill(0);
+    let nodes = shanlian_client::api::Nodes::new(vec![net.explorer(1), net.explorer(2)]).unwrap();
+    let (height, _) = nodes
+        .wait(
+            &record.id,
+            &record.bytes,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .expect("the record is committed through the other nodes");
+    assert!(height > 0);
+}
