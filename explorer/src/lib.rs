@@ -337,24 +337,11 @@ impl Explorer {
             .allow_origin(tower_http::cors::Any)
             .allow_methods([Method::GET, Method::HEAD])
             .allow_headers([header::CONTENT_TYPE, header::CACHE_CONTROL]);
-        let timeout = self.settings.request_timeout;
-        app.layer(
+        serve::harden(app.layer(cors), self.settings.request_timeout).layer(
             ServiceBuilder::new()
                 .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
                 .load_shed()
-                .concurrency_limit(self.settings.max_in_flight)
-                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-                    StatusCode::REQUEST_TIMEOUT,
-                    timeout,
-                ))
-                .layer(cors)
-                .layer(axum::middleware::map_response(serve::json_errors))
-                .layer(
-                    tower_http::set_header::SetResponseHeaderLayer::if_not_present(
-                        header::X_CONTENT_TYPE_OPTIONS,
-                        HeaderValue::from_static("nosniff"),
-                    ),
-                ),
+                .concurrency_limit(self.settings.max_in_flight),
         )
     }
 

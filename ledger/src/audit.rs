@@ -400,22 +400,8 @@ pub fn run(store: &Store) -> Result<Audit, StoreError> {
                     .header(d.closes + 1)?
                     .map(|h| h.hash())
                     .ok_or_else(|| StoreError::Corrupt(format!("draw {id}: no beacon header")))?;
-                let beacon = crate::draw::beacon(&crate::draw::BeaconInput {
-                    draw: &id.0,
-                    entries_root: d.entries_root,
-                    entries: d.entries,
-                    winners: d.winners,
-                    block_hash,
-                    revealed: d
-                        .seeds
-                        .iter()
-                        .filter_map(|s| s.seed.map(|x| (s.member, x)))
-                        .collect(),
-                });
-                if o.block_hash != block_hash
-                    || o.beacon != beacon
-                    || o.winners != crate::draw::winners(&beacon, d.entries, d.winners)
-                {
+                let (beacon, winners) = crate::draw::outcome(&d.beacon_input(&id.0, block_hash));
+                if o.block_hash != block_hash || o.beacon != beacon || o.winners != winners {
                     findings.push(Finding {
                         code: "draw.outcome",
                         subject: id.0.clone(),

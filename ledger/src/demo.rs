@@ -113,7 +113,7 @@ pub fn run_draw<S: DemoSink>(sink: &mut S) -> Result<(), S::Error> {
     }
     sink.settle()?;
     let block_hash = sink.block_hash(closes + 1)?;
-    let beacon = draw::beacon(&draw::BeaconInput {
+    let (_, winners) = draw::outcome(&draw::BeaconInput {
         draw: DRAW_ID,
         entries_root: root,
         entries: commits.len() as u64,
@@ -128,7 +128,7 @@ pub fn run_draw<S: DemoSink>(sink: &mut S) -> Result<(), S::Error> {
         Auditor,
         Payload::SettleDraw(SettleDraw {
             draw: DrawId(DRAW_ID.into()),
-            winners: draw::winners(&beacon, commits.len() as u64, 5),
+            winners,
         }),
     )?;
     sink.settle()

@@ -147,6 +147,24 @@ impl Client {
     }
 }
 
+impl Client {
+    /// GET from the explorer: the URL asked and its JSON.
+    fn get_json(&self, path: &str) -> Result<(String, serde_json::Value), String> {
+        let url = format!("{}{path}", self.explorer);
+        let v = self.rt.clone().block_on(async {
+            self.client
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| format!("{url}: {e}"))?
+                .json()
+                .await
+                .map_err(|e| format!("{url}: {e}"))
+        })?;
+        Ok((url, v))
+    }
+}
+
 impl DemoSink for Client {
     type Error = String;
     fn address(&self, who: Actor) -> Address {
@@ -168,18 +186,7 @@ impl DemoSink for Client {
         rt.block_on(self.wait_committed(&ids)).map(|_| ())
     }
     fn checkpoint(&mut self) -> Result<(u64, u64, Hash32), String> {
-        let rt = self.rt.clone();
-        let url = format!("{}/api/v1/checkpoints/latest", self.explorer);
-        let v: serde_json::Value = rt.block_on(async {
-            self.client
-                .get(&url)
-                .send()
-                .await
-                .map_err(|e| format!("{url}: {e}"))?
-                .json()
-                .await
-                .map_err(|e| format!("{url}: {e}"))
-        })?;
+        let (url, v) = self.get_json("/api/v1/checkpoints/latest")?;
         let c = &v["checkpoint"];
         let (Some(height), Some(size), Some(root)) = (
             c["height"].as_u64(),
@@ -208,18 +215,7 @@ impl DemoSink for Client {
         }
     }
     fn block_hash(&mut self, height: u64) -> Result<Hash32, String> {
-        let rt = self.rt.clone();
-        let url = format!("{}/api/v1/blocks/{height}", self.explorer);
-        let v: serde_json::Value = rt.block_on(async {
-            self.client
-                .get(&url)
-                .send()
-                .await
-                .map_err(|e| format!("{url}: {e}"))?
-                .json()
-                .await
-                .map_err(|e| format!("{url}: {e}"))
-        })?;
+        let (url, v) = self.get_json(&format!("/api/v1/blocks/{height}"))?;
         let hash = v["hash"]
             .as_str()
             .ok_or_else(|| format!("{url}: no block hash in {v}"))?;

@@ -292,23 +292,18 @@ pub async fn fetch_certified(nodes: &Nodes, genesis: &Genesis, id: &str) -> Resu
 
 /// The outcome recomputed from certified parts (SPEC §15.3).
 pub fn outcome(d: &CertifiedDraw, block_hash: Hash32) -> (Hash32, Vec<u64>) {
-    let revealed = d
-        .seeds
-        .iter()
-        .filter_map(|(m, _, s)| s.map(|s| (*m, s)))
-        .collect();
-    let beacon = draw::beacon(&draw::BeaconInput {
+    draw::outcome(&draw::BeaconInput {
         draw: &d.open.draw.0,
         entries_root: d.open.entries_root,
         entries: d.open.entries,
         winners: d.open.winners,
         block_hash,
-        revealed,
-    });
-    (
-        beacon,
-        draw::winners(&beacon, d.open.entries, d.open.winners),
-    )
+        revealed: d
+            .seeds
+            .iter()
+            .filter_map(|(m, _, s)| s.map(|s| (*m, s)))
+            .collect(),
+    })
 }
 
 /// `shanlian lottery verify-draw ID [--entries entries.json]`.

@@ -90,6 +90,12 @@ pub fn beacon(input: &BeaconInput) -> Hash32 {
     *h.finalize().as_bytes()
 }
 
+/// The outcome of a draw (SPEC §15.3): its beacon and its winners.
+pub fn outcome(input: &BeaconInput) -> (Hash32, Vec<u64>) {
+    let b = beacon(input);
+    (b, winners(&b, input.entries, input.winners))
+}
+
 /// The stream of 64-bit numbers a beacon yields: number `c` (from 0) is the
 /// little-endian u64 of the first 8 bytes of `blake3(beacon ‖ LE64(c))`.
 struct Stream {

@@ -188,6 +188,29 @@ pub struct Draw {
     pub outcome: Option<DrawOutcome>,
 }
 
+impl Draw {
+    /// What the outcome of draw `id` is computed from, given the beacon
+    /// block's header hash: the seeds revealed so far.
+    pub fn beacon_input<'a>(
+        &self,
+        id: &'a str,
+        block_hash: Hash32,
+    ) -> crate::draw::BeaconInput<'a> {
+        crate::draw::BeaconInput {
+            draw: id,
+            entries_root: self.entries_root,
+            entries: self.entries,
+            winners: self.winners,
+            block_hash,
+            revealed: self
+                .seeds
+                .iter()
+                .filter_map(|s| s.seed.map(|x| (s.member, x)))
+                .collect(),
+        }
+    }
+}
+
 /// One charity's flows in one UTC year (for Charity Law art. 60).
 #[derive(
     Debug, Clone, Default, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize,

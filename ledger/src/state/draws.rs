@@ -161,20 +161,7 @@ impl State {
                 ))
             })?
             .hash();
-        let revealed: Vec<(Address, Hash32)> = d
-            .seeds
-            .iter()
-            .filter_map(|x| x.seed.map(|seed| (x.member, seed)))
-            .collect();
-        let beacon = draw::beacon(&draw::BeaconInput {
-            draw: &s.draw.0,
-            entries_root: d.entries_root,
-            entries: d.entries,
-            winners: d.winners,
-            block_hash,
-            revealed,
-        });
-        let expected = draw::winners(&beacon, d.entries, d.winners);
+        let (beacon, expected) = draw::outcome(&d.beacon_input(&s.draw.0, block_hash));
         if s.winners != expected {
             return Err(Refusal::DrawWrongOutcome {
                 draw: s.draw.clone(),
