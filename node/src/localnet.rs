@@ -310,7 +310,7 @@ pub fn run(
         n: 0,
     };
     if validators >= 4 && !already_ran(&runtime, &client, &explorer) {
-        println!("committing a demo year of the city's books (projects, donations, disbursements, a refund, a grant, a correction, lottery sales and allocations, an audit)…");
+        println!("committing a demo year of the city's books (projects, donations, disbursements, a refund, a grant, a correction, lottery sales and allocations, a verifiable reward draw, an audit)…");
         let start = crate::app::now();
         // Projects run from a day ago for a year.
         shanlian_ledger::demo::run_year(&mut demo, Timestamp(start.0.saturating_sub(86_400_000)))?;
