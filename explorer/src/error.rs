@@ -71,7 +71,20 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::internal(e)
+        match e {
+            // The stored value failed to decode or its check against the
+            // certified headers: never an answer; the operator must repair
+            // the node.
+            e if e.is_corrupt() => {
+                tracing::error!(detail = %e, "this node's store fails its own check: stop it and resync or restore its data folder");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "store.corrupt",
+                    "this node's copy of the chain fails its own check here; ask another node",
+                )
+            }
+            e => ApiError::internal(e),
+        }
     }
 }
 

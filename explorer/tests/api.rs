@@ -977,3 +977,56 @@ fn urlencode_query(q: &str) -> String {
     let (k, v) = q.split_once('=').unwrap_or((q, ""));
     format!("{k}={}", urlencode(v))
 }
+
+/// A record or block altered on the explorer's disk is never served: the
+/// answer is 500 `store.corrupt` (ask another node), not the altered data.
+#[tokio::test]
+async fn altered_stored_data_is_an_error_not_an_answer() {
+    let mut net = shanlian_ledger::testkit::DevNet::new().unwrap();
+    let fund = shanlian_ledger::types::FundRef::General(net.address("charity-federation"));
+    let r = net.receipt();
+    let d = net.sign(
+        "charity-federation",
+        shanlian_ledger::testkit::payloads::donation(r, fund, 1_000, 1),
+    );
+    net.commit_all(std::slice::from_ref(&d)).unwrap();
+    let h = net.store.location(&d.id).unwrap().unwrap().height;
+    let explorer = Explorer::new(
+        Arc::new(net.store.clone()),
+        None,
+        net.genesis.clone(),
+        Settings::default(),
+    );
+    let get = |uri: String| {
+        let router = explorer.router();
+        async move {
+            let resp = router
+                .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let status = resp.status();
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+        }
+    };
+    let (s, _) = get(format!("/api/v1/records/{}", d.id.to_hex())).await;
+    assert_eq!(s, StatusCode::OK);
+    let key = shanlian_ledger::keys::height_key(shanlian_ledger::keys::BLOCKS, h);
+    let mut body = net.store.raw(&key).unwrap().unwrap();
+    let last = body.len() - 1;
+    body[last] ^= 0x01;
+    net.store.put_raw(&key, &body).unwrap();
+    for uri in [
+        format!("/api/v1/records/{}", d.id.to_hex()),
+        format!("/api/v1/blocks/{h}"),
+    ] {
+        let (s, v) = get(uri.clone()).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::INTERNAL_SERVER_ERROR, Some("store.corrupt")),
+            "{uri}: {v}"
+        );
+    }
+}

@@ -11,10 +11,13 @@
 //! - `GET /v1/blocks/{height}`: a committed block's header and record ids.
 //! - `GET /v1/records/{id}`: `committed` (height, index), `pending`,
 //!   `refused` (code, message), `expired`, or 404.
-//! - `GET /health`: committed height and block time, round, pool size,
-//!   connected peers per swarm.
+//! - `GET /health[?check=N]`: committed height and block time, round, pool
+//!   size, connected peers per swarm; with `check=N` the last N blocks are
+//!   re-checked first. 503 with the reason and the remedy once this node has
+//!   found its own store wrong (see [`crate::health`]).
 
 use crate::app::{submit as submit_records, Admission, AdmitError};
+use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::pool::{Dropped, PoolStatus, SharedPool};
 use axum::body::Bytes;
@@ -42,7 +45,12 @@ pub struct Api {
     pub genesis_hash: shanlian_ledger::types::Hash32,
     /// The double-signing guard, to report whether this node still signs.
     pub signer: Option<std::sync::Arc<crate::signing::SignGuard>>,
+    /// Whether this node found its own store wrong.
+    pub health: Health,
 }
+
+/// Most blocks one `GET /health?check=N` re-checks.
+pub const MAX_CHECK_BLOCKS: u64 = 10_000;
 
 /// Most records in one batch request.
 pub const MAX_BATCH: usize = 10_000;
@@ -91,12 +99,41 @@ fn admit_error(e: &AdmitError) -> Response {
     error(status, e.code(), e.to_string())
 }
 
-fn stopping() -> Response {
-    error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "node.stopping",
-        "the node is shutting down".into(),
-    )
+/// The answer when the application loop no longer takes records: the
+/// node is shutting down, or it stopped because its store is wrong.
+fn stopping(api: &Api) -> Response {
+    match api.health.fault() {
+        Some(why) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "node.fault",
+            format!("this node stopped taking records because its own store is wrong ({why}); submit to another node"),
+        ),
+        None => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "node.stopping",
+            "the node is shutting down".into(),
+        ),
+    }
+}
+
+/// A store error as an answer: a value that fails its check against the
+/// headers is `store.corrupt` (and this node stops consensus), never data.
+fn store_error(api: &Api, e: shanlian_ledger::store::StoreError) -> Response {
+    if e.is_corrupt() {
+        let why = e.to_string();
+        api.health.set_fault(format!("serving a request: {why}"));
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "store.corrupt",
+            format!("this node's store fails its own check: {why}; ask another node"),
+        )
+    } else {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "store.error",
+            e.to_string(),
+        )
+    }
 }
 
 async fn submit(State(api): State<Api>, body: Bytes) -> Response {
@@ -108,7 +145,7 @@ async fn submit(State(api): State<Api>, body: Bytes) -> Response {
     let bytes = record.bytes.clone();
     let Ok(mut results) = submit_records(&api.admissions, api.genesis_hash, vec![record]).await
     else {
-        return stopping();
+        return stopping(&api);
     };
     match results.pop() {
         Some(Ok(())) => {
@@ -122,7 +159,7 @@ async fn submit(State(api): State<Api>, body: Bytes) -> Response {
                 .into_response()
         }
         Some(Err(e)) => admit_error(&e),
-        None => stopping(),
+        None => stopping(&api),
     }
 }
 
@@ -165,7 +202,7 @@ async fn submit_batch(State(api): State<Api>, body: Bytes) -> Response {
     }
     let bytes: Vec<Vec<u8>> = records.iter().map(|r| r.bytes.clone()).collect();
     let Ok(results) = submit_records(&api.admissions, api.genesis_hash, records).await else {
-        return stopping();
+        return stopping(&api);
     };
     let mut accepted = 0usize;
     for ((i, result), bytes) in index.into_iter().zip(results).zip(bytes) {
@@ -188,7 +225,7 @@ async fn submit_batch(State(api): State<Api>, body: Bytes) -> Response {
 /// `GET /v1/blocks/{height}`: a committed block's header fields and its
 /// record ids, in order.
 async fn block(State(api): State<Api>, Path(height): Path<u64>) -> Response {
-    match api.store.block(height) {
+    match api.store.checked_block(height) {
         Ok(Some(b)) => {
             let ids: Vec<String> = b
                 .records
@@ -209,11 +246,7 @@ async fn block(State(api): State<Api>, Path(height): Path<u64>) -> Response {
             "block.unknown",
             format!("no block at height {height} on this node"),
         ),
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "store.error",
-            e.to_string(),
-        ),
+        Err(e) => store_error(&api, e),
     }
 }
 
@@ -231,7 +264,7 @@ async fn status(State(api): State<Api>, Path(id): Path<String>) -> Response {
                 .into_response()
         }
         Ok(None) => {}
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "store.error", e.to_string()),
+        Err(e) => return store_error(&api, e),
     }
     let status = api.pool.lock().status(&id);
     match status {
@@ -248,16 +281,49 @@ async fn status(State(api): State<Api>, Path(id): Path<String>) -> Response {
     }
 }
 
-async fn health(State(api): State<Api>) -> Response {
-    let tip = match api.store.tip() {
-        Ok(t) => t,
-        Err(e) => {
+/// `GET /health[?check=N]`: the node's state. With `check=N`, the last
+/// N blocks are first re-checked against their headers, certificates,
+/// indexes and the log (`Store::check_recent`); a failure stops this
+/// node's consensus. 503 once this node has found its own store wrong.
+async fn health(
+    State(api): State<Api>,
+    axum::extract::Query(q): axum::extract::Query<HealthQuery>,
+) -> Response {
+    let self_check = match q.check {
+        None => serde_json::Value::Null,
+        Some(n) if n == 0 || n > MAX_CHECK_BLOCKS => {
             return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "store.error",
-                e.to_string(),
+                StatusCode::BAD_REQUEST,
+                "request.bad_check",
+                format!("check=N re-checks the last N blocks, 1 to {MAX_CHECK_BLOCKS}"),
             )
         }
+        Some(n) => {
+            let store = api.store.clone();
+            let started = std::time::Instant::now();
+            let result = tokio::task::spawn_blocking(move || store.check_recent(n)).await;
+            let ms = started.elapsed().as_millis() as u64;
+            match result {
+                Ok(Ok(c)) => {
+                    api.metrics.self_check_blocks.set(c.blocks as i64);
+                    api.metrics.self_check_ok.set(1);
+                    json!({ "ok": true, "tip": c.tip, "from": c.from, "blocks": c.blocks, "records": c.records, "ms": ms })
+                }
+                Ok(Err(e)) => {
+                    api.metrics.self_check_ok.set(0);
+                    let why = format!("the check of the last {n} blocks failed: {e}");
+                    api.health.set_fault(why.clone());
+                    json!({ "ok": false, "error": why, "ms": ms })
+                }
+                Err(e) => {
+                    json!({ "ok": false, "error": format!("the check did not finish: {e}"), "ms": ms })
+                }
+            }
+        }
+    };
+    let tip = match api.store.tip() {
+        Ok(t) => t,
+        Err(e) => return store_error(&api, e),
     };
     let (records, bytes) = {
         let p = api.pool.lock();
@@ -268,8 +334,9 @@ async fn health(State(api): State<Api>) -> Response {
         Some(why) => json!({ "status": "stopped", "reason": why }),
         None => json!({ "status": "ok" }),
     };
-    Json(json!({
-        "status": "ok",
+    let fault = api.health.fault();
+    let mut body = json!({
+        "status": if fault.is_some() { "fault" } else { "ok" },
         "signer": signer,
         "height": tip.as_ref().map(|t| t.height).unwrap_or(0),
         "block_time_ms": tip.as_ref().map(|t| t.time.0),
@@ -279,8 +346,24 @@ async fn health(State(api): State<Api>) -> Response {
             "consensus": m.peers_of(crate::metrics::CONSENSUS),
             "gossip": m.peers_of(crate::metrics::GOSSIP),
         },
-    }))
-    .into_response()
+    });
+    if !self_check.is_null() {
+        body["self_check"] = self_check;
+    }
+    match fault {
+        Some(why) => {
+            body["code"] = json!("node.fault");
+            body["message"] = json!(format!("consensus stopped: {why}"));
+            body["remedy"] = json!(crate::health::REMEDY);
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+        None => Json(body).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct HealthQuery {
+    check: Option<u64>,
 }
 
 #[cfg(test)]
@@ -324,6 +407,7 @@ mod tests {
             metrics: Metrics::register("test"),
             genesis_hash: net.genesis_hash,
             signer: None,
+            health: Health::new(Default::default()),
         };
         let app = shanlian_explorer::serve::harden(router(api), std::time::Duration::from_secs(10));
         (app, net)
@@ -533,6 +617,50 @@ mod tests {
         assert_eq!(
             (s, v["status"].as_str(), v["height"].as_u64()),
             (StatusCode::OK, Some("ok"), Some(1))
+        );
+        assert!(v.get("self_check").is_none(), "{v}");
+        let (s, v) = call(&app, "GET", "/health?check=5", vec![]).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["self_check"]["ok"], true, "{v}");
+        assert_eq!(v["self_check"]["blocks"], 1, "{v}");
+        for bad in ["0", "10001", "x", "-1"] {
+            let (s, v) = call(&app, "GET", &format!("/health?check={bad}"), vec![]).await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "check={bad}: {v}");
+            assert!(
+                v["code"].is_string() && v["message"].is_string(),
+                "check={bad}: {v}"
+            );
+        }
+    }
+
+    /// A block altered on disk is never served: 500 `store.corrupt`, and
+    /// from then on /health is 503 with the reason and the remedy, and
+    /// records are refused with `node.fault`.
+    #[tokio::test]
+    async fn a_corrupt_block_is_an_error_and_a_fault() {
+        let (app, net) = api();
+        let key = shanlian_ledger::keys::height_key(shanlian_ledger::keys::BLOCKS, 1);
+        let mut body = net.store.raw(&key).unwrap().unwrap();
+        let last = body.len() - 1;
+        body[last] ^= 0x01;
+        net.store.put_raw(&key, &body).unwrap();
+        let (s, v) = call(&app, "GET", "/v1/blocks/1", vec![]).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::INTERNAL_SERVER_ERROR, Some("store.corrupt")),
+            "{v}"
+        );
+        let (s, v) = call(&app, "GET", "/health", vec![]).await;
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+        assert_eq!(v["status"], "fault");
+        assert_eq!(v["code"], "node.fault");
+        assert!(v["message"].as_str().unwrap().contains("height 1"), "{v}");
+        assert!(
+            v["remedy"]
+                .as_str()
+                .unwrap()
+                .contains("shanlian-node verify"),
+            "{v}"
         );
     }
 }

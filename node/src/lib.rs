@@ -10,8 +10,8 @@
 //! - [`pool`]: the bounded record pool; [`gossip`]: record gossip;
 //! - [`node`]: starting engine and app, membership-driven peers;
 //! - [`demo`]: realistic demo records for `localnet` and the benchmark;
-//! - [`service`], [`http`], [`metrics`], [`config`], [`cli`]: operating a
-//!   node; [`localnet`] and [`bench`]: local networks on loopback.
+//! - [`service`], [`http`], [`metrics`], [`config`], [`cli`], [`health`]:
+//!   operating a node; [`localnet`] and [`bench`]: local networks on loopback.
 
 pub mod app;
 pub mod bench;
@@ -22,6 +22,7 @@ pub mod ctx;
 pub mod demo;
 pub mod explorer;
 pub mod gossip;
+pub mod health;
 pub mod http;
 pub mod localnet;
 pub mod metrics;

@@ -38,6 +38,12 @@ pub struct Metrics {
     pub commit_latency: Histogram,
     /// Connected peers, by swarm (`consensus`, `gossip`).
     pub peers: Family<Labels, Gauge>,
+    /// 1 once this node found its own store wrong and stopped consensus.
+    pub fault: Gauge,
+    /// Blocks checked by the last on-demand check of recent blocks, and
+    /// 1 when it passed.
+    pub self_check_blocks: Gauge,
+    pub self_check_ok: Gauge,
 }
 
 impl Metrics {
@@ -55,6 +61,9 @@ impl Metrics {
             block_bytes: Histogram::new(exponential_buckets(1024.0, 4.0, 8)),
             commit_latency: Histogram::new(exponential_buckets(0.01, 2.0, 12)),
             peers: Family::default(),
+            fault: Gauge::default(),
+            self_check_blocks: Gauge::default(),
+            self_check_ok: Gauge::default(),
         };
         let c = m.clone();
         SharedRegistry::global()
@@ -87,6 +96,21 @@ impl Metrics {
                     c.commit_latency,
                 );
                 r.register("peers", "Connected peers, by swarm", c.peers);
+                r.register(
+                    "fault",
+                    "1 once this node found its own store wrong and stopped consensus (see /health)",
+                    c.fault,
+                );
+                r.register(
+                    "self_check_blocks",
+                    "Blocks checked by the last check of recent blocks (GET /health?check=N)",
+                    c.self_check_blocks,
+                );
+                r.register(
+                    "self_check_ok",
+                    "1 when the last check of recent blocks passed",
+                    c.self_check_ok,
+                );
             });
         m
     }

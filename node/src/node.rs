@@ -5,6 +5,7 @@
 use crate::app::{membership, Admission, App, AppError, Fault, Membership};
 use crate::codec::ShanlianCodec;
 use crate::ctx::{Address, Ctx};
+use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::pool::SharedPool;
 use crate::signing::{EngineSigner, LocalKey, NodeSigner, NodeVerifier, SignGuard, Step};
@@ -112,6 +113,8 @@ pub struct Node {
     pub signer: Arc<SignGuard>,
     /// The committed height, updated after every commit.
     pub heights: watch::Receiver<u64>,
+    /// Whether this node found its own store wrong.
+    pub health: Health,
 }
 
 /// The libp2p peer id at the end of an address (`…/p2p/<id>`).
@@ -127,10 +130,22 @@ pub fn peer_ids(members: &Membership) -> BTreeSet<libp2p::PeerId> {
     members.iter().filter_map(crate::gossip::peer_id).collect()
 }
 
+/// Blocks checked at start (the tip and those below it).
+pub const START_CHECK_BLOCKS: u64 = 4;
+
 /// Opens the store, starts the engine and the application loop.
 pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
     let store = Store::open(&opts.home.join("store"))?;
     let state = store.open_state(&opts.genesis)?;
+    // The tip and the last blocks, checked against each other and their
+    // certificates before this node votes or serves anything.
+    let checked = store.check_recent(START_CHECK_BLOCKS)?;
+    tracing::info!(
+        tip = checked.tip,
+        blocks = checked.blocks,
+        records = checked.records,
+        "store's recent blocks check"
+    );
     let genesis_hash = opts.genesis.hash();
     let ctx = Ctx { genesis_hash };
     let key = Arc::new(opts.key);
@@ -201,6 +216,7 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
         .map_err(|e| StartError::NodeKey(e.to_string()))?;
     let identity = NetworkIdentity::new(opts.moniker.clone(), net_key, Some(address.to_string()));
     let metrics = Metrics::register(&opts.moniker);
+    let health = Health::new(metrics.fault.clone());
     let (heights_tx, heights) = watch::channel(store.tip()?.map_or(0, |t| t.height));
     let app = App::new(
         ctx.clone(),
@@ -214,6 +230,7 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
         members_tx,
         heights_tx,
         opts.empty_block_interval,
+        health.clone(),
     )?;
     let (channels, engine) = malachitebft_app_channel::start_engine(
         ctx,
@@ -251,6 +268,7 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
         members: members_rx,
         signer: guard,
         heights,
+        health,
     })
 }
 

@@ -210,6 +210,7 @@ pub fn run(config: &Path, fault: Option<Fault>, keys: KeyOptions) -> Result<(), 
             metrics: node.metrics.clone(),
             genesis_hash: node.genesis.hash(),
             signer: Some(node.signer.clone()),
+            health: node.health.clone(),
         };
         tracing::info!(moniker = %cfg.moniker, http = %cfg.http, listen = %cfg.listen, "node started");
         let mut app = node.app;
@@ -220,19 +221,35 @@ pub fn run(config: &Path, fault: Option<Fault>, keys: KeyOptions) -> Result<(), 
             limits,
             shutdown_signal(),
         );
-        let stopped = tokio::select! {
-            r = server => r.map_err(|e| format!("HTTP server: {e}")).map(|()| None),
-            r = &mut app => Ok(Some(r)),
+        tokio::pin!(server);
+        let ended = tokio::select! {
+            r = &mut server => {
+                r.map_err(|e| format!("HTTP server: {e}"))?;
+                None
+            }
+            r = &mut app => Some(r),
         };
-        tracing::info!("shutting down");
         node.engine.actor.stop(None);
+        let Some(ended) = ended else {
+            tracing::info!("shutting down");
+            node.store.flush().map_err(|e| e.to_string())?;
+            return Ok(());
+        };
+        // Consensus stopped without a signal: this node found itself wrong
+        // (or the engine died). It never votes again in this process, and
+        // keeps answering /health (503, with the reason and what to do) and
+        // reads until the operator stops it; then it exits with the error.
+        let why = match ended {
+            Ok(Ok(())) => "the consensus engine stopped".to_string(),
+            Ok(Err(e)) => format!("the application stopped: {e}"),
+            Err(e) => format!("the application failed: {e}"),
+        };
+        node.health.set_fault(why.clone());
+        tracing::error!(%why, "consensus stopped; /health reports it until this node is stopped");
+        let _ = server.await;
+        tracing::info!("shutting down");
         node.store.flush().map_err(|e| e.to_string())?;
-        match stopped? {
-            None => Ok(()),
-            Some(Ok(Ok(()))) => Err("the consensus engine stopped".into()),
-            Some(Ok(Err(e))) => Err(format!("the application stopped: {e}")),
-            Some(Err(e)) => Err(format!("the application failed: {e}")),
-        }
+        Err(why)
     })
 }
 

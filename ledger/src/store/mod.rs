@@ -7,8 +7,11 @@
 //! memory ([`Store::memory`]) for tests and tools. Reads for the explorer
 //! and the client are in [`query`].
 
+mod check;
 pub mod kv;
 pub mod query;
+
+pub use check::RecentCheck;
 
 use crate::block::{BlockData, CommitCertificate, Header};
 use crate::codec::{self, DecodeError};
@@ -47,6 +50,15 @@ pub enum StoreError {
     Log(#[from] merkle::LogError),
     #[error("{0}")]
     Fault(#[from] Fault),
+}
+
+impl StoreError {
+    /// Whether the stored data itself is damaged or altered (it fails to
+    /// decode, or fails its check against the certified headers), as
+    /// opposed to the database failing to answer.
+    pub fn is_corrupt(&self) -> bool {
+        matches!(self, StoreError::Corrupt(_) | StoreError::Decode(_))
+    }
 }
 
 /// The committed tip, written with every block.
@@ -320,7 +332,20 @@ impl Store {
         family: u8,
         h: u64,
     ) -> Result<Option<T>, StoreError> {
-        self.get(&t::height_key(family, h))
+        self.get(&t::height_key(family, h)).map_err(|e| match e {
+            StoreError::Decode(e) => {
+                let what = match family {
+                    t::BLOCKS => "block",
+                    t::HEADERS => "header",
+                    t::CERTIFICATES => "commit certificate",
+                    _ => "entry",
+                };
+                StoreError::Corrupt(format!(
+                    "the stored {what} at height {h} does not decode: {e}"
+                ))
+            }
+            e => e,
+        })
     }
 
     pub fn block(&self, h: u64) -> Result<Option<BlockData>, StoreError> {
@@ -405,12 +430,13 @@ impl Store {
         let Some(bytes) = found? else {
             return Ok(None);
         };
+        // The bytes read must be the log's leaf at their position: a
+        // record altered on disk is an error, never an answer.
+        let id = RecordId::of_bytes(&bytes);
+        let log_index = self.log_size_at(loc.height - 1)? + u64::from(loc.index);
+        self.check_leaf(log_index, &id)?;
         let signed: SignedRecord = codec::decode(&bytes)?;
-        Ok(Some(Record {
-            signed,
-            id: RecordId::of_bytes(&bytes),
-            bytes,
-        }))
+        Ok(Some(Record { signed, id, bytes }))
     }
 
     /// Inclusion proof of log leaf `index` in the log of `size` leaves.

@@ -194,8 +194,9 @@ impl LedgerReader for Store {
     fn header(&self, height: u64) -> Result<Option<Header>, StoreError> {
         Store::header(self, height)
     }
+    /// Checked against its header: an altered body is an error.
     fn block(&self, height: u64) -> Result<Option<BlockData>, StoreError> {
-        Store::block(self, height)
+        Store::checked_block(self, height)
     }
     fn certificate(&self, height: u64) -> Result<Option<CommitCertificate>, StoreError> {
         Store::certificate(self, height)

@@ -50,6 +50,7 @@ impl App {
                     reason = %e,
                     "refused a proposed block"
                 );
+                self.last_refusal = Some(format!("{code}: {e}"));
                 Ok(Validity::Invalid)
             }
             Err(ChainError::Fault(f)) => Err(AppError::Fault(f)),

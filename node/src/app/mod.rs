@@ -62,6 +62,10 @@ pub enum AppError {
     Apply(shanlian_ledger::BlockError),
     #[error("{0}: this node cannot check blocks and will not vote on them; stop it and repair or restore its data folder")]
     Fault(#[from] shanlian_ledger::Fault),
+    #[error("block {height}, which more than two thirds of the validators committed, fails this node's checks: {reason}. This node's store or state is wrong, not the network: it stopped consensus and will not vote; {}", crate::health::REMEDY)]
+    Disagrees { height: u64, reason: String },
+    #[error("{0}")]
+    Health(String),
 }
 
 impl From<sled::Error> for AppError {
@@ -115,6 +119,12 @@ pub struct App {
     /// With nothing to commit, the next height starts only after this long
     /// since the last block (a heartbeat); zero: at once.
     empty_block_interval: Duration,
+    /// Why the last block checked was refused (for the error when the
+    /// network committed it).
+    last_refusal: Option<String>,
+    /// Set when this node finds its own store wrong (here or by a check
+    /// elsewhere); the loop stops on it.
+    health: crate::health::Health,
 }
 
 /// How often an idle node looks at its pool for a record to commit.
@@ -134,6 +144,7 @@ impl App {
         members: tokio::sync::watch::Sender<Membership>,
         heights: tokio::sync::watch::Sender<u64>,
         empty_block_interval: Duration,
+        health: crate::health::Health,
     ) -> Result<App, AppError> {
         let me = Address(shanlian_ledger::types::Address::of_key(&key.public()));
         let aux = store.aux_tree("consensus")?;
@@ -162,6 +173,8 @@ impl App {
             heights,
             build_rate: 0.0,
             empty_block_interval,
+            last_refusal: None,
+            health,
         };
         app.restore()?;
         Ok(app)
@@ -181,13 +194,20 @@ impl App {
         mut channels: Channels<Ctx>,
         mut admissions: tokio::sync::mpsc::Receiver<Admission>,
     ) -> Result<(), AppError> {
+        let health = self.health.clone();
         loop {
             tokio::select! {
                 msg = channels.consensus.recv() => match msg {
-                    Some(msg) => self.handle(msg, &channels).await?,
+                    Some(msg) => {
+                        if let Err(e) = self.handle(msg, &channels).await {
+                            self.health.set_fault(e.to_string());
+                            return Err(e);
+                        }
+                    }
                     None => return Ok(()),
                 },
                 Some(a) = admissions.recv() => self.admit_batch(a),
+                why = health.faulted() => return Err(AppError::Health(why)),
             }
         }
     }
@@ -301,8 +321,10 @@ impl App {
             AppMsg::GetDecidedValues { range, reply } => {
                 let mut out = Vec::new();
                 for h in range.start().0..=range.end().0 {
+                    // Checked against its header: this node never serves
+                    // a block altered on its disk (it stops instead).
                     let (Some(block), Some(cert)) =
-                        (self.store.block(h)?, self.store.certificate(h)?)
+                        (self.store.checked_block(h)?, self.store.certificate(h)?)
                     else {
                         break;
                     };
@@ -324,9 +346,19 @@ impl App {
                     Err(_) => SyncedValueOutcome::PeerFault,
                     Ok(block) => {
                         let hash = BlockHash(block.header.hash());
-                        // The certificate was checked by the engine: no
+                        // The engine checked the certificate before asking
+                        // (more than two thirds committed this block); no
                         // clock rule for a block decided in the past.
                         let validity = self.check(hash, &block, None)?;
+                        if validity == Validity::Invalid {
+                            // The network committed a block this node
+                            // finds invalid: this node is the one that is
+                            // wrong. It stops rather than stall or vote.
+                            return Err(AppError::Disagrees {
+                                height: height.0,
+                                reason: self.last_refusal.take().unwrap_or_default(),
+                            });
+                        }
                         self.blocks.insert(hash, block);
                         SyncedValueOutcome::Verdict(ProposedValue {
                             height,

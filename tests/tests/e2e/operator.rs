@@ -194,3 +194,145 @@ async fn verify_a_stopped_nodes_store() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("verifies"), "{out}");
 }
+
+/// A node that finds its own store wrong says so and stops voting:
+/// - a fund balance altered on one validator's disk: the other three commit
+///   the next donation to it; that validator's checks fail on a block the
+///   network certified, so it stops consensus, `/health` answers 503 with
+///   the reason and what to do, submissions are refused with `node.fault`,
+///   and it exits with an error when stopped;
+/// - a record's bytes altered in an older block on another validator: the
+///   on-demand check of recent blocks (`/health?check=N`) finds it, and the
+///   block is never served (`store.corrupt`), only an error.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_that_finds_its_own_store_wrong_stops_and_says_so() {
+    use shanlian_ledger::keys as t;
+    use shanlian_ledger::values::FundState;
+    let mut net = Net::new(4, 0);
+    net.start_all(0..4).await;
+    let first = net.donations("own-store-a", 20);
+    net.submit(0, &first).await;
+    net.wait_committed(3, &first, 60).await;
+    let h = net.height(0).await;
+    net.wait_height(2, h + 6, 60).await;
+
+    // 1. A fund balance altered on node 3's disk.
+    net.stop(3);
+    {
+        let store =
+            shanlian_ledger::store::Store::open(&net.path().join("node-3/data/store")).unwrap();
+        // charity-a's general fund, which `Net::donations` give to.
+        let charity =
+            shanlian_ledger::types::Address::of_key(&net.key("keys/charity-a.pem").public());
+        let key = t::state_key(t::FUNDS, &shanlian_ledger::types::FundRef::General(charity));
+        let value = store.raw(&key).unwrap().unwrap();
+        let mut fund: FundState = shanlian_ledger::codec::decode(&value).unwrap();
+        fund.inflow += 1;
+        store
+            .put_raw(&key, &shanlian_ledger::codec::encode(&fund))
+            .unwrap();
+        store.flush().unwrap();
+    }
+    net.start(3, &[]);
+    net.wait_up(3).await;
+    let next = net.donations("own-store-b", 5);
+    net.submit(0, &next).await;
+    net.wait_committed(0, &next, 60).await;
+    let health = wait_fault(&net, 3, 60).await;
+    let message = health["message"].as_str().unwrap();
+    assert!(
+        message
+            .contains("more than two thirds of the validators committed, fails this node's checks")
+            && message.contains("not the network"),
+        "{health}"
+    );
+    assert!(
+        health["remedy"]
+            .as_str()
+            .unwrap()
+            .contains("shanlian-node verify"),
+        "{health}"
+    );
+    let refused = reqwest::Client::new()
+        .post(format!("{}/v1/records", net.http(3)))
+        .body(net.donations("own-store-c", 1)[0].bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503);
+    let v: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(v["code"], "node.fault", "{v}");
+    assert!(net.log(3).contains("this node found its own store wrong"));
+    let status = net.stop(3);
+    assert!(
+        !status.success(),
+        "a node that stopped on a fault exits with an error"
+    );
+
+    // 2. A record's bytes altered in an older block of node 2.
+    let ok = get_json(&format!("{}/health?check=1000", net.http(2))).await;
+    assert_eq!(ok.1["self_check"]["ok"], true, "{}", ok.1);
+    assert_eq!(ok.0, 200);
+    net.stop(2);
+    let old;
+    {
+        let store =
+            shanlian_ledger::store::Store::open(&net.path().join("node-2/data/store")).unwrap();
+        // The block holding the first donations, well below the tip (the
+        // check at start covers the tip and the three blocks below it).
+        old = store.location(&first[0].id).unwrap().unwrap().height;
+        assert!(old + 4 < store.tip().unwrap().unwrap().height);
+        let key = t::height_key(t::BLOCKS, old);
+        let mut body = store.raw(&key).unwrap().unwrap();
+        let last = body.len() - 1;
+        body[last] ^= 0x01;
+        store.put_raw(&key, &body).unwrap();
+        store.flush().unwrap();
+    }
+    net.start(2, &[]);
+    net.wait_up(2).await;
+    let (code, checked) = get_json(&format!("{}/health?check=1000", net.http(2))).await;
+    assert_eq!(code, 503, "{checked}");
+    assert_eq!(checked["status"], "fault", "{checked}");
+    assert_eq!(checked["self_check"]["ok"], false, "{checked}");
+    assert!(
+        checked["self_check"]["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("block {old}: its records do not match")),
+        "{checked}"
+    );
+    let (code, block) = get_json(&format!("{}/v1/blocks/{old}", net.http(2))).await;
+    assert_eq!(code, 500, "{block}");
+    assert_eq!(block["code"], "store.corrupt", "{block}");
+    assert!(
+        block["message"].as_str().unwrap().contains("record root"),
+        "{block}"
+    );
+    assert!(!net.stop(2).success());
+    net.stop_all();
+}
+
+async fn get_json(url: &str) -> (u16, serde_json::Value) {
+    let r = reqwest::get(url).await.unwrap();
+    let code = r.status().as_u16();
+    (code, r.json().await.unwrap())
+}
+
+/// Polls node `i`'s /health until it reports a fault.
+async fn wait_fault(net: &Net, i: usize, secs: u64) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let (code, v) = get_json(&format!("{}/health", net.http(i))).await;
+        if v["status"] == "fault" {
+            assert_eq!(code, 503, "{v}");
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node {i} never reported its fault: {v}\n{}",
+            net.log(i)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
