@@ -136,19 +136,29 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    if cli.json_logs {
-        tracing_subscriber::fmt()
-            .json()
-            .with_writer(std::io::stderr)
-            .with_env_filter(filter)
-            .init();
-    } else {
-        use std::io::IsTerminal;
-        tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::stderr().is_terminal())
-            .with_env_filter(filter)
-            .init();
+    // The peer-to-peer layer's connection complaints once per backoff
+    // (see `logging`), everything else as the filter says.
+    {
+        use tracing_subscriber::filter::FilterExt as _;
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        use tracing_subscriber::Layer as _;
+        let (noise, complaints) = crate::logging::PeerNoise::new();
+        let filter = filter.and(noise);
+        let registry = tracing_subscriber::registry();
+        if cli.json_logs {
+            let fmt = tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(std::io::stderr);
+            registry.with(fmt.with_filter(filter)).init();
+        } else {
+            use std::io::IsTerminal;
+            let fmt = tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal());
+            registry.with(fmt.with_filter(filter)).init();
+        }
+        crate::logging::report(complaints);
     }
     let result = match cli.command {
         Command::Init {

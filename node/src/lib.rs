@@ -25,6 +25,7 @@ pub mod gossip;
 pub mod health;
 pub mod http;
 pub mod localnet;
+pub mod logging;
 pub mod metrics;
 pub mod node;
 pub mod pool;

@@ -131,4 +131,24 @@ async fn an_outsider_is_refused_by_both_swarms() {
     assert!(status.success());
     net.stop_all();
     net.check_stores(&[0, 1, 2, 3]);
+    // The outsider redialled about once a second for ~10 s: each validator
+    // logged its refusal once, then once per backoff (10 s, 20 s, …), at
+    // WARN, not once per attempt.
+    for i in 0..4 {
+        let log = net.log(i);
+        let refusals = log
+            .lines()
+            .filter(|l| l.contains("Rejecting connection from non-persistent peer"))
+            .count();
+        assert!(
+            (1..=3).contains(&refusals),
+            "node {i} logged the outsider's refusal {refusals} times:\n{log}"
+        );
+        assert!(
+            log.lines()
+                .filter(|l| l.contains("Rejecting connection"))
+                .all(|l| l.contains("WARN shanlian_node::peers")),
+            "{log}"
+        );
+    }
 }
