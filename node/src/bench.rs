@@ -50,6 +50,13 @@ pub struct BenchArgs {
     /// Where the network lives (default: a temporary folder).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Validators left stopped (the last ones): the network runs on the
+    /// others (more than two thirds of the power must remain).
+    #[arg(long, default_value_t = 0)]
+    pub stopped: usize,
+    /// Every node's `propose_timeout_ms` (default: the node's default).
+    #[arg(long)]
+    pub propose_timeout_ms: Option<u64>,
 }
 
 /// `n` donations to `key`'s general fund, signed on all cores.
@@ -176,6 +183,30 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     if !dir.join("genesis.toml").exists() {
         testnet(args.validators, 0, &dir, args.base_port, None).map_err(|e| e.to_string())?;
     }
+    // More than two thirds of the (equal) power must run.
+    let running = args.validators.saturating_sub(args.stopped);
+    if 3 * running <= 2 * args.validators {
+        return Err(format!(
+            "--stopped {}: {running} of {} validators cannot commit (more than two thirds must run)",
+            args.stopped, args.validators
+        ));
+    }
+    if let Some(ms) = args.propose_timeout_ms {
+        for i in 0..args.validators {
+            let path = dir.join(format!("node-{i}/config.toml"));
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let kept: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.starts_with("propose_timeout_ms"))
+                .collect();
+            std::fs::write(
+                &path,
+                format!("{}\npropose_timeout_ms = {ms}\n", kept.join("\n")),
+            )
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
     let genesis = Genesis::from_toml(
         &std::fs::read_to_string(dir.join("genesis.toml")).map_err(|e| e.to_string())?,
     )
@@ -204,14 +235,15 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     if ok.iter().any(|b| !b) {
         return Err("a pre-signed record does not verify".into());
     }
-    let bound = verify_per_s / args.validators as f64;
+    // Every running validator checks every record, all on this machine.
+    let bound = verify_per_s / running as f64;
     println!(
         "{}",
-        serde_json::json!({"bench": "network_bound", "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), "strict_verify_per_s": verify_per_s.round(), "validators": args.validators, "bound_records_per_s": bound.round()})
+        serde_json::json!({"bench": "network_bound", "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), "strict_verify_per_s": verify_per_s.round(), "validators": args.validators, "stopped": args.stopped, "bound_records_per_s": bound.round()})
     );
 
-    let children = crate::localnet::spawn_nodes(&dir, args.validators, "warn")?;
-    let urls: Vec<String> = (0..args.validators)
+    let children = crate::localnet::spawn_nodes(&dir, running, "warn")?;
+    let urls: Vec<String> = (0..running)
         .map(|i| format!("http://127.0.0.1:{}", args.base_port as usize + 100 + i))
         .collect();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -320,7 +352,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         };
         println!(
             "{}",
-            serde_json::json!({"bench": "network_throughput", "validators": args.validators, "seconds": secs.round(), "records": c2 - c1, "blocks": h2 - h1, "records_per_block": if h2 > h1 { ((c2 - c1) / (h2 - h1)) as f64 } else { 0.0 }, "records_per_s": rate.round(), "exhausted": exhausted, "commit_latency_ms_p50": percentile(&saturated, 0.5).round(), "commit_latency_ms_p99": percentile(&saturated, 0.99).round(), "node_cores_busy": node_cpu, "client_cores_busy": client_cpu})
+            serde_json::json!({"bench": "network_throughput", "validators": args.validators, "stopped": args.stopped, "propose_timeout_ms": args.propose_timeout_ms, "seconds": secs.round(), "records": c2 - c1, "blocks": h2 - h1, "records_per_block": if h2 > h1 { ((c2 - c1) / (h2 - h1)) as f64 } else { 0.0 }, "records_per_s": rate.round(), "exhausted": exhausted, "commit_latency_ms_p50": percentile(&saturated, 0.5).round(), "commit_latency_ms_p99": percentile(&saturated, 0.99).round(), "node_cores_busy": node_cpu, "client_cores_busy": client_cpu})
         );
 
         // Latency at a steady half of that rate, on fresh records (signed
@@ -373,7 +405,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         );
         println!(
             "{}",
-            serde_json::json!({"bench": "network", "validators": args.validators, "records_per_s": rate.round(), "commit_latency_ms_p50": percentile(&lat, 0.5).round(), "commit_latency_ms_p99": percentile(&lat, 0.99).round(), "bound_records_per_s": bound.round(), "ratio": ((rate / bound) * 100.0).round() / 100.0, "latency_at_records_per_s": paced.round()})
+            serde_json::json!({"bench": "network", "validators": args.validators, "stopped": args.stopped, "propose_timeout_ms": args.propose_timeout_ms, "records_per_s": rate.round(), "commit_latency_ms_p50": percentile(&lat, 0.5).round(), "commit_latency_ms_p99": percentile(&lat, 0.99).round(), "bound_records_per_s": bound.round(), "ratio": ((rate / bound) * 100.0).round() / 100.0, "latency_at_records_per_s": paced.round()})
         );
         Ok(())
     });

@@ -336,6 +336,7 @@ fn init_config(moniker: &str, port: u16, joining: bool) -> crate::config::Config
         signer_state: None,
         signer_watch_ms: None,
         empty_block_interval_ms: None,
+        propose_timeout_ms: None,
     }
 }
 

@@ -106,6 +106,13 @@ config! {
     /// Default 5000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub empty_block_interval_ms: Option<u64>,
+    /// Milliseconds a validator waits for the round's proposal before
+    /// voting nil (then +500 ms each further round of the height): how long
+    /// the network stalls when the proposer is down. Timeouts never affect
+    /// safety, only how fast a round with a missing proposer ends; blocks
+    /// are sized so a validator checks one well within it. Default 1500.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propose_timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -337,6 +344,7 @@ pub fn testnet(
             signer_watch_ms: Some(1_500),
             // A quicker heartbeat on loopback, so tests and the demo see heights move.
             empty_block_interval_ms: Some(500),
+            propose_timeout_ms: None,
         };
         write(dir.join("config.toml"), config.template()?)?;
     }
@@ -369,6 +377,7 @@ mod template_tests {
             signer_state: Some("member.pem.signer-state".into()),
             signer_watch_ms: Some(5_000),
             empty_block_interval_ms: Some(5_000),
+            propose_timeout_ms: Some(1_500),
         };
         let text = c.template().unwrap();
         for (name, doc) in Config::DOCS {

@@ -79,6 +79,8 @@ pub struct NodeOptions {
     /// With nothing to commit, a block is made only this long after the
     /// last one (a heartbeat); zero makes blocks as fast as consensus allows.
     pub empty_block_interval: Duration,
+    /// How long validators wait for a round's proposal.
+    pub propose_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -230,6 +232,7 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
         members_tx,
         heights_tx,
         opts.empty_block_interval,
+        opts.propose_timeout,
         health.clone(),
     )?;
     let (channels, engine) = malachitebft_app_channel::start_engine(

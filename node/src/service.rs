@@ -121,6 +121,9 @@ pub fn run(config: &Path, fault: Option<Fault>, keys: KeyOptions) -> Result<(), 
                     .max(2 * empty_block_interval_ms + 1_000),
             ),
             empty_block_interval: std::time::Duration::from_millis(empty_block_interval_ms),
+            propose_timeout: std::time::Duration::from_millis(
+                cfg.propose_timeout_ms.unwrap_or(DEFAULT_PROPOSE_TIMEOUT_MS),
+            ),
         })
         .await
         .map_err(|e| match e {
@@ -305,6 +308,10 @@ pub async fn shutdown_signal() {
         let _ = ctrl_c.await;
     }
 }
+
+/// How long validators wait for a round's proposal (the engine's default
+/// is 3000: see docs/OPERATING.md for the measurement behind 1500).
+pub const DEFAULT_PROPOSE_TIMEOUT_MS: u64 = 1_500;
 
 /// With nothing to commit, one block every this many milliseconds.
 pub const DEFAULT_EMPTY_BLOCK_INTERVAL_MS: u64 = 5_000;

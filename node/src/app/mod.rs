@@ -119,12 +119,25 @@ pub struct App {
     /// With nothing to commit, the next height starts only after this long
     /// since the last block (a heartbeat); zero: at once.
     empty_block_interval: Duration,
+    /// Consensus timeouts (the propose timeout configured).
+    timeouts: LinearTimeouts,
     /// Why the last block checked was refused (for the error when the
     /// network committed it).
     last_refusal: Option<String>,
     /// Set when this node finds its own store wrong (here or by a check
     /// elsewhere); the loop stops on it.
     health: crate::health::Health,
+}
+
+/// The engine's timeouts with our propose timeout (the rebroadcast
+/// timeout follows it, as in the engine's defaults).
+fn timeouts(propose: Duration) -> LinearTimeouts {
+    let d = LinearTimeouts::default();
+    LinearTimeouts {
+        propose,
+        rebroadcast: propose + d.prevote + d.precommit,
+        ..d
+    }
 }
 
 /// How often an idle node looks at its pool for a record to commit.
@@ -144,6 +157,7 @@ impl App {
         members: tokio::sync::watch::Sender<Membership>,
         heights: tokio::sync::watch::Sender<u64>,
         empty_block_interval: Duration,
+        propose_timeout: Duration,
         health: crate::health::Health,
     ) -> Result<App, AppError> {
         let me = Address(shanlian_ledger::types::Address::of_key(&key.public()));
@@ -173,6 +187,7 @@ impl App {
             heights,
             build_rate: 0.0,
             empty_block_interval,
+            timeouts: timeouts(propose_timeout),
             last_refusal: None,
             health,
         };
@@ -183,7 +198,7 @@ impl App {
     fn params(&self, h: u64) -> HeightParams<Ctx> {
         HeightParams::new(
             ValidatorSet::from(&self.state.validator_set(h)),
-            LinearTimeouts::default(),
+            self.timeouts,
             None,
         )
     }
