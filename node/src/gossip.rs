@@ -29,6 +29,53 @@ struct Behaviour {
 
 /// Most record bytes in one gossip message.
 pub const BATCH_BYTES: usize = 512 * 1024;
+/// Gossip batches one peer may have in admission at once.
+pub const PEER_BATCHES_IN_FLIGHT: usize = 8;
+/// Gossip batches in admission at once, from all peers.
+pub const BATCHES_IN_FLIGHT: usize = 64;
+
+/// Admission work in flight, bounded per peer and in total (each batch is
+/// at most [`BATCH_BYTES`] plus a record).
+struct Inflight {
+    per_peer: usize,
+    total: std::sync::Arc<tokio::sync::Semaphore>,
+    peers: std::collections::HashMap<PeerId, std::sync::Arc<tokio::sync::Semaphore>>,
+}
+
+/// Held while a batch is in admission.
+type Permit = (
+    tokio::sync::OwnedSemaphorePermit,
+    tokio::sync::OwnedSemaphorePermit,
+);
+
+impl Inflight {
+    fn new(per_peer: usize, total: usize) -> Inflight {
+        Inflight {
+            per_peer,
+            total: std::sync::Arc::new(tokio::sync::Semaphore::new(total)),
+            peers: std::collections::HashMap::new(),
+        }
+    }
+
+    /// A permit for one more batch from `peer`, if within both bounds.
+    fn try_start(&mut self, peer: PeerId) -> Option<Permit> {
+        if self.peers.len() > 1_024 {
+            // Forget idle peers (all permits back).
+            let n = self.per_peer;
+            self.peers.retain(|_, s| s.available_permits() < n);
+        }
+        let per_peer = self.per_peer;
+        let mine = self
+            .peers
+            .entry(peer)
+            .or_insert_with(|| std::sync::Arc::new(tokio::sync::Semaphore::new(per_peer)))
+            .clone()
+            .try_acquire_owned()
+            .ok()?;
+        let all = self.total.clone().try_acquire_owned().ok()?;
+        Some((mine, all))
+    }
+}
 /// How long a record may wait for its batch to fill.
 pub const BATCH_MS: u64 = 20;
 
@@ -158,6 +205,7 @@ pub fn start(opts: GossipOptions) -> Result<Publisher, String> {
         // Batches published before the mesh formed (no subscribed peer
         // yet) wait here and are retried; bounded so it cannot grow forever.
         let mut backlog: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
+        let mut inflight = Inflight::new(PEER_BATCHES_IN_FLIGHT, BATCHES_IN_FLIGHT);
         loop {
             let full = batch_bytes >= BATCH_BYTES;
             tokio::select! {
@@ -174,10 +222,23 @@ pub fn start(opts: GossipOptions) -> Result<Publisher, String> {
                             .filter_map(|b| Record::from_bytes(b, max_record_bytes).ok())
                             .collect();
                         // Checked and admitted off this loop, so the swarm
-                        // keeps being polled meanwhile.
+                        // keeps being polled meanwhile; bounded per peer and
+                        // in total, so a flooding peer costs at most its
+                        // share (the excess is dropped: gossip repeats, and
+                        // submitters resubmit until committed).
+                        let Some(permit) = inflight.try_start(propagation_source) else {
+                            let dropped = metrics.gossip_batches_dropped.inc() + 1;
+                            // Logged at the 1st, 2nd, 4th, 8th… drop: a flood
+                            // does not flood the log too.
+                            if dropped.is_power_of_two() {
+                                tracing::warn!(peer = %propagation_source, records = records.len(), dropped, "gossip: too many batches in admission from this peer (or all peers); batch dropped");
+                            }
+                            continue;
+                        };
                         let admissions = admissions.clone();
                         tokio::spawn(async move {
                             let _ = crate::app::submit(&admissions, genesis_hash, records).await;
+                            drop(permit);
                         });
                     }
                 }
@@ -263,5 +324,24 @@ mod tests {
                 proptest::prop_assert_eq!(frame(&owned), data);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod inflight_tests {
+    use super::*;
+
+    #[test]
+    fn admission_work_is_bounded_per_peer_and_in_total() {
+        let mut f = Inflight::new(2, 3);
+        let (a, b) = (PeerId::random(), PeerId::random());
+        let a1 = f.try_start(a).unwrap();
+        let _a2 = f.try_start(a).unwrap();
+        assert!(f.try_start(a).is_none(), "a third batch from one peer");
+        let _b1 = f.try_start(b).unwrap();
+        assert!(f.try_start(b).is_none(), "a fourth batch in total");
+        drop(a1);
+        // One of a's finished: a may start one more (within the total).
+        assert!(f.try_start(a).is_some());
     }
 }

@@ -391,7 +391,7 @@ mod tests {
                 let results = a
                     .records
                     .into_iter()
-                    .map(|(r, ok)| crate::app::admit(&mut state, &p2, r, ok, clock))
+                    .map(|(r, ok)| crate::app::admit(&mut state, &p2, &[], r, ok, clock))
                     .collect();
                 if let Some(reply) = a.reply {
                     let _ = reply.send(results);

@@ -40,6 +40,9 @@ pub struct Metrics {
     pub peers: Family<Labels, Gauge>,
     /// 1 once this node found its own store wrong and stopped consensus.
     pub fault: Gauge,
+    /// Gossip batches dropped because their peer (or all peers) had too
+    /// many in admission.
+    pub gossip_batches_dropped: Counter,
     /// Blocks checked by the last on-demand check of recent blocks, and
     /// 1 when it passed.
     pub self_check_blocks: Gauge,
@@ -62,6 +65,7 @@ impl Metrics {
             commit_latency: Histogram::new(exponential_buckets(0.01, 2.0, 12)),
             peers: Family::default(),
             fault: Gauge::default(),
+            gossip_batches_dropped: Counter::default(),
             self_check_blocks: Gauge::default(),
             self_check_ok: Gauge::default(),
         };
@@ -100,6 +104,11 @@ impl Metrics {
                     "fault",
                     "1 once this node found its own store wrong and stopped consensus (see /health)",
                     c.fault,
+                );
+                r.register(
+                    "gossip_batches_dropped",
+                    "Gossip batches dropped: their peer (or all peers) had too many in admission",
+                    c.gossip_batches_dropped,
                 );
                 r.register(
                     "self_check_blocks",

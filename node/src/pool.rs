@@ -51,6 +51,9 @@ pub struct Pool {
     /// Admission order: when each record came in, and the record.
     order: BTreeMap<u64, (Instant, Record)>,
     ids: HashMap<RecordId, u64>,
+    /// The same records by expiry: expiring costs O(expired), not O(pool)
+    /// (it runs after every block).
+    by_expiry: std::collections::BTreeSet<(Timestamp, u64)>,
     bytes: usize,
     outcomes: HashMap<RecordId, Dropped>,
     outcome_order: VecDeque<RecordId>,
@@ -70,6 +73,7 @@ impl Pool {
             next: 0,
             order: BTreeMap::new(),
             ids: HashMap::new(),
+            by_expiry: std::collections::BTreeSet::new(),
             bytes: 0,
             outcomes: HashMap::new(),
             outcome_order: VecDeque::new(),
@@ -103,6 +107,8 @@ impl Pool {
         }
         self.bytes += record.bytes.len();
         self.ids.insert(record.id, self.next);
+        self.by_expiry
+            .insert((record.signed.body.expires, self.next));
         self.outcomes.remove(&record.id);
         self.order.insert(self.next, (Instant::now(), record));
         self.next += 1;
@@ -121,6 +127,7 @@ impl Pool {
     fn take(&mut self, id: &RecordId) -> Option<(Instant, Record)> {
         let seq = self.ids.remove(id)?;
         let (at, r) = self.order.remove(&seq)?;
+        self.by_expiry.remove(&(r.signed.body.expires, seq));
         self.bytes -= r.bytes.len();
         Some((at, r))
     }
@@ -163,18 +170,26 @@ impl Pool {
 
     /// Records whose expiry is before `time` leave the pool. Returns how many.
     pub fn expire(&mut self, time: Timestamp) -> usize {
-        let gone: Vec<RecordId> = self
-            .order
-            .values()
-            .filter(|(_, r)| r.signed.body.expires < time)
-            .map(|(_, r)| r)
-            .map(|r| r.id)
-            .collect();
-        for id in &gone {
-            self.take(id);
-            self.note(*id, Dropped::Expired);
+        let mut gone = 0;
+        while let Some(&(expires, seq)) = self.by_expiry.first() {
+            if expires >= time {
+                break;
+            }
+            self.by_expiry.pop_first();
+            let Some(id) = self.order.get(&seq).map(|(_, r)| r.id) else {
+                continue;
+            };
+            self.take(&id);
+            self.note(id, Dropped::Expired);
+            gone += 1;
         }
-        gone.len()
+        gone
+    }
+
+    /// Records the expiry index holds (equal to `len` always; for tests).
+    #[cfg(test)]
+    fn expiry_entries(&self) -> usize {
+        self.by_expiry.len()
     }
 
     pub fn status(&self, id: &RecordId) -> PoolStatus {
@@ -297,5 +312,47 @@ mod tests {
         // Submitted again, it is pending again.
         pool.insert(rs[2].clone()).unwrap();
         assert_eq!(pool.status(&rs[2].id), PoolStatus::Pending);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Any sequence of inserts, commits, refusals and expiries: the
+        /// expiry index holds exactly the pooled records, and `expire(t)`
+        /// takes exactly those expiring before `t` (a naive model agrees).
+        #[test]
+        fn expiry_takes_exactly_the_expired(
+            ops in proptest::collection::vec((0u8..4, 0usize..48, 0u64..60), 1..120)
+        ) {
+            use std::sync::OnceLock;
+            static RS: OnceLock<Vec<Record>> = OnceLock::new();
+            let rs = RS.get_or_init(|| records(48, 1000));
+            let mut pool = Pool::default();
+            let mut model: std::collections::BTreeMap<RecordId, u64> = Default::default();
+            for (op, i, t) in ops {
+                let r = &rs[i];
+                match op {
+                    0 => {
+                        pool.insert(r.clone()).unwrap();
+                        model.insert(r.id, r.signed.body.expires.0);
+                    }
+                    1 => {
+                        pool.remove_committed([&r.id]);
+                        model.remove(&r.id);
+                    }
+                    2 => {
+                        pool.refuse(vec![(r.id, Refusal::BadSignature)]);
+                        model.remove(&r.id);
+                    }
+                    _ => {
+                        let time = 1000 + t;
+                        let want = model.values().filter(|e| **e < time).count();
+                        model.retain(|_, e| *e >= time);
+                        proptest::prop_assert_eq!(pool.expire(Timestamp(time)), want);
+                    }
+                }
+                proptest::prop_assert_eq!(pool.len(), model.len());
+                proptest::prop_assert_eq!(pool.expiry_entries(), model.len());
+            }
+        }
     }
 }

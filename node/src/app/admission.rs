@@ -6,7 +6,8 @@
 use super::{now, App};
 use shanlian_ledger::chain;
 use shanlian_ledger::record::Record;
-use shanlian_ledger::types::Hash32;
+use shanlian_ledger::types::{Hash32, RecordId};
+use shanlian_ledger::Refusal;
 
 /// Why a record was not taken into the pool.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,18 +88,37 @@ impl App {
         }
     }
 
-    /// One record: see [`admit`].
+    /// One record: see [`admit`]. The block under check (applied to the
+    /// state, not committed) may hold it.
     fn admit(&mut self, record: Record, signature_ok: bool) -> Result<(), AdmitError> {
-        admit(&mut self.state, &self.pool, record, signature_ok, now())
+        let open: &[RecordId] = self
+            .open
+            .as_ref()
+            .map_or(&[], |(_, tr)| tr.record_ids.as_slice());
+        admit(
+            &mut self.state,
+            &self.pool,
+            open,
+            record,
+            signature_ok,
+            now(),
+        )
     }
 }
 
 /// Admits one record into the pool: duplicates of a pooled record are
 /// taken silently; otherwise the ledger's record-level rules (SPEC §8.2
 /// rules 1–10) at `now`, then the bounded pool.
+///
+/// `open` are the records of a block applied to `state` but not committed
+/// (being checked): the state then counts them as seen, but they are only
+/// pending — that block may not be the one decided. Such a record is taken
+/// into the pool like any pending one (it leaves the pool when committed),
+/// never refused as "already committed".
 pub fn admit(
     state: &mut shanlian_ledger::state::State,
     pool: &crate::pool::SharedPool,
+    open: &[RecordId],
     record: Record,
     signature_ok: bool,
     now: shanlian_ledger::types::Timestamp,
@@ -106,12 +126,62 @@ pub fn admit(
     if pool.lock().contains(&record.id) {
         return Ok(());
     }
-    state
-        .admit_checked(&record, now, signature_ok)
-        .map_err(|e| match e {
-            shanlian_ledger::ApplyError::Refused(r) => AdmitError::Refused(r),
-            shanlian_ledger::ApplyError::Fault(f) => AdmitError::Fault(f),
-        })?;
+    match state.admit_checked(&record, now, signature_ok) {
+        Ok(()) => {}
+        // Same id, same bytes: its signature was checked with that block.
+        Err(shanlian_ledger::ApplyError::Refused(Refusal::Duplicate(id))) if open.contains(&id) => {
+        }
+        Err(shanlian_ledger::ApplyError::Refused(r)) => return Err(AdmitError::Refused(r)),
+        Err(shanlian_ledger::ApplyError::Fault(f)) => return Err(AdmitError::Fault(f)),
+    }
     pool.lock().insert(record)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::{Pool, SharedPool};
+    use shanlian_ledger::testkit::{payloads as p, DevNet};
+    use shanlian_ledger::types::FundRef;
+
+    /// A record in a block being checked (applied, not committed) is
+    /// pending: admitted again, it is taken into the pool, not refused as
+    /// already committed. Once committed, it is refused as a duplicate.
+    #[test]
+    fn a_record_in_the_block_under_check_is_pending_not_refused() {
+        let mut net = DevNet::new().unwrap();
+        net.commit_all(&[]).unwrap();
+        let fund = FundRef::General(net.address("charity-federation"));
+        let r = net.receipt();
+        let d = net.sign("charity-federation", p::donation(r, fund, 1_000, 1));
+        let pool = SharedPool::new(Pool::new(100, 1 << 20));
+        let now = net.clock;
+
+        // A block holding it, applied to the state and not committed.
+        let (_, tr) = net.propose(std::slice::from_ref(&d)).unwrap();
+        assert_eq!(tr.record_ids, vec![d.id]);
+        let state = &mut net.state;
+        // Without knowing the open block, the state's answer is a refusal.
+        assert!(matches!(
+            admit(state, &pool, &[], d.clone(), true, now),
+            Err(AdmitError::Refused(Refusal::Duplicate(_)))
+        ));
+        admit(state, &pool, &tr.record_ids, d.clone(), true, now).unwrap();
+        assert!(pool.lock().contains(&d.id));
+        // From gossip, unchecked: the same bytes, checked with the block.
+        let pool2 = SharedPool::new(Pool::new(100, 1 << 20));
+        admit(state, &pool2, &tr.record_ids, d.clone(), false, now).unwrap();
+        assert!(pool2.lock().contains(&d.id));
+        state.rollback_block();
+
+        // Committed: a duplicate.
+        net.commit_all(std::slice::from_ref(&d)).unwrap();
+        let mut state = net.state.clone();
+        let empty = SharedPool::new(Pool::new(100, 1 << 20));
+        assert!(matches!(
+            admit(&mut state, &empty, &[], d, true, now),
+            Err(AdmitError::Refused(Refusal::Duplicate(_)))
+        ));
+    }
 }

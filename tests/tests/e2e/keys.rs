@@ -187,9 +187,13 @@ async fn a_copy_of_a_validators_home_never_signs() {
     let _ = child.wait();
     let _ = state_at_copy;
 
-    // A copy with an emptied data folder: behind its own key, it only syncs.
+    // A copy with an emptied data folder, started in place of the original
+    // (a failover onto a fresh disk): behind its own key, it only syncs.
+    // (The original is stopped first: two processes with one peer id make
+    // the other nodes' sync answers go to either, a race the copy can lose.)
     let twin2 = net.path().join("twin2");
     copy_home(&net, pid, &twin2);
+    assert!(net.stop(1).success());
     std::fs::remove_dir_all(twin2.join("data")).unwrap();
     let state_at_copy = std::fs::read(twin2.join("member.pem.signer-state")).unwrap();
     let (mut child, health) = start_twin(&net, &twin2, "twin2.log");
