@@ -109,6 +109,10 @@ enum Command {
     /// Measure committed records per second and commit latency of a local
     /// network of validators on this machine (one JSON object per line).
     Bench(crate::bench::BenchArgs),
+    /// Measure how fast a member's node that starts empty catches up with
+    /// validators holding a chain of --records (one JSON object on stdout),
+    /// against the single-node replay rate measured in the same run.
+    CatchupBench(crate::catchup::CatchupArgs),
     /// Verify a stopped node's store: replay every block from genesis
     /// (links, certificates, signatures, every record re-applied, log and
     /// state roots) and compare every stored state entry and index with the
@@ -212,6 +216,7 @@ pub fn main() -> ExitCode {
             web,
         } => crate::localnet::run(validators, &dir, base_port, donations, web),
         Command::Bench(args) => crate::bench::run(args),
+        Command::CatchupBench(args) => crate::catchup::run(args),
         Command::Verify {
             config,
             strict,

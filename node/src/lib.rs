@@ -15,6 +15,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod catchup;
 pub mod cli;
 pub mod codec;
 pub mod config;

@@ -146,3 +146,41 @@ async fn all_validators(net: &Net, ok: impl Fn(&serde_json::Value) -> bool) -> b
     }
     true
 }
+
+/// The catch-up benchmark, small: validators on a certified chain built
+/// off the network; a member's node that starts empty syncs all of it
+/// (every block checked) and the bench prints its JSON line.
+#[test]
+fn an_empty_node_catches_up_with_a_prebuilt_chain() {
+    let _one = crate::net::one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let base = crate::net::free_base(5);
+    let out = std::process::Command::new(crate::net::BIN)
+        .args([
+            "catchup-bench",
+            "--records",
+            "3000",
+            "--block-records",
+            "500",
+            "--timeout-seconds",
+            "120",
+            "--base-port",
+            &base.to_string(),
+            "--dir",
+        ])
+        .arg(dir.path().join("net"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["bench"], "catchup");
+    assert_eq!(v["records"], 3000);
+    assert_eq!(v["blocks"], 6);
+    assert!(v["records_per_s"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(v["replay_records_per_s"].as_f64().unwrap() > 0.0, "{v}");
+}

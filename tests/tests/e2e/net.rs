@@ -17,6 +17,11 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_shanlian-node-e2e");
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// Holds the machine for one network test (as `Net::new` does).
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
