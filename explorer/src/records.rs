@@ -351,7 +351,9 @@ pub struct SubmitBatchJson {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Submitted {
     pub id: String,
-    /// `pending`: held by this node until a block commits it. Poll
+    /// `pending`: in this node's pool and written to its disk (on a node,
+    /// it survives a crash of that node and is pending again when the node
+    /// restarts) until a block commits it. Poll
     /// `GET /api/v1/records/{id}/status` until `committed`; resubmitting
     /// (to this node or another) is always safe — records are idempotent.
     pub status: String,

@@ -2,7 +2,7 @@
 //! crate): its reads go to this node's store; its submissions to this
 //! node's admission, then gossip, exactly as the local endpoint's.
 
-use crate::app::{submit, Admission, AdmitError};
+use crate::app::{submit_logged, Admission, AdmitError};
 use crate::pool::{Dropped, PoolStatus, SharedPool};
 use async_trait::async_trait;
 use shanlian_explorer::submit::{NotTaken, Pending, Submitter};
@@ -16,6 +16,8 @@ pub struct NodeSubmitter {
     pub genesis_hash: Hash32,
     pub pool: SharedPool,
     pub gossip: Option<crate::gossip::Publisher>,
+    /// Records answered 202 are written here first.
+    pub pool_log: Option<std::sync::Arc<crate::pool_log::PoolLog>>,
 }
 
 fn not_taken(e: &AdmitError) -> NotTaken {
@@ -23,6 +25,7 @@ fn not_taken(e: &AdmitError) -> NotTaken {
         AdmitError::Refused(_) => 400,
         AdmitError::Full(_) => 503,
         AdmitError::Fault(_) => 500,
+        AdmitError::NotDurable(_) => 503,
     };
     NotTaken {
         status,
@@ -35,13 +38,18 @@ fn not_taken(e: &AdmitError) -> NotTaken {
 impl Submitter for NodeSubmitter {
     async fn submit(&self, records: Vec<Record>) -> Result<Vec<Result<(), NotTaken>>, NotTaken> {
         let bytes: Vec<Vec<u8>> = records.iter().map(|r| r.bytes.clone()).collect();
-        let results = submit(&self.admissions, self.genesis_hash, records)
-            .await
-            .map_err(|_| NotTaken {
-                status: 503,
-                code: "node.stopping".into(),
-                message: "the node is shutting down".into(),
-            })?;
+        let results = submit_logged(
+            &self.admissions,
+            self.genesis_hash,
+            records,
+            self.pool_log.as_ref(),
+        )
+        .await
+        .map_err(|_| NotTaken {
+            status: 503,
+            code: "node.stopping".into(),
+            message: "the node is shutting down".into(),
+        })?;
         let mut out = Vec::with_capacity(results.len());
         for (r, b) in results.into_iter().zip(bytes) {
             match r {

@@ -3,9 +3,12 @@
 //! API comes with its own issue.)
 //!
 //! - `POST /v1/records`: body = the record's canonical bytes
-//!   (`application/octet-stream`). 202 `{"id", "status": "pending"}`; 400
+//!   (`application/octet-stream`). 202 `{"id", "status": "pending"}` once
+//!   the record is in this node's pool *and* its pool log on disk (it
+//!   survives a crash of this node: see [`crate::pool_log`]); 400
 //!   `{"code", "message"}` naming the ledger rule that refused it; 503 when
-//!   the pool is full.
+//!   the pool is full (`pool.full`) or the log could not be written
+//!   (`node.disk`).
 //! - `POST /v1/records/batch`: many records, each a `u32` LE length then
 //!   its bytes; 200 `{"accepted", "refused": [{"index", "code", "message"}]}`.
 //! - `GET /v1/blocks/{height}`: a committed block's header and record ids.
@@ -16,7 +19,7 @@
 //!   re-checked first. 503 with the reason and the remedy once this node has
 //!   found its own store wrong (see [`crate::health`]).
 
-use crate::app::{submit as submit_records, Admission, AdmitError};
+use crate::app::{submit_logged, Admission, AdmitError};
 use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::pool::{Dropped, PoolStatus, SharedPool};
@@ -47,6 +50,8 @@ pub struct Api {
     pub signer: Option<std::sync::Arc<crate::signing::SignGuard>>,
     /// Whether this node found its own store wrong.
     pub health: Health,
+    /// Records answered 202 are written here first.
+    pub pool_log: Option<std::sync::Arc<crate::pool_log::PoolLog>>,
 }
 
 /// Most blocks one `GET /health?check=N` re-checks.
@@ -95,6 +100,7 @@ fn admit_error(e: &AdmitError) -> Response {
         AdmitError::Refused(_) => StatusCode::BAD_REQUEST,
         AdmitError::Full(_) => StatusCode::SERVICE_UNAVAILABLE,
         AdmitError::Fault(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        AdmitError::NotDurable(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
     error(status, e.code(), e.to_string())
 }
@@ -143,7 +149,13 @@ async fn submit(State(api): State<Api>, body: Bytes) -> Response {
     };
     let id = record.id;
     let bytes = record.bytes.clone();
-    let Ok(mut results) = submit_records(&api.admissions, api.genesis_hash, vec![record]).await
+    let Ok(mut results) = submit_logged(
+        &api.admissions,
+        api.genesis_hash,
+        vec![record],
+        api.pool_log.as_ref(),
+    )
+    .await
     else {
         return stopping(&api);
     };
@@ -201,7 +213,14 @@ async fn submit_batch(State(api): State<Api>, body: Bytes) -> Response {
         }
     }
     let bytes: Vec<Vec<u8>> = records.iter().map(|r| r.bytes.clone()).collect();
-    let Ok(results) = submit_records(&api.admissions, api.genesis_hash, records).await else {
+    let Ok(results) = submit_logged(
+        &api.admissions,
+        api.genesis_hash,
+        records,
+        api.pool_log.as_ref(),
+    )
+    .await
+    else {
         return stopping(&api);
     };
     let mut accepted = 0usize;
@@ -408,6 +427,7 @@ mod tests {
             genesis_hash: net.genesis_hash,
             signer: None,
             health: Health::new(Default::default()),
+            pool_log: None,
         };
         let app = shanlian_explorer::serve::harden(router(api), std::time::Duration::from_secs(10));
         (app, net)

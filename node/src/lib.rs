@@ -30,6 +30,7 @@ pub mod logging;
 pub mod metrics;
 pub mod node;
 pub mod pool;
+pub mod pool_log;
 pub mod service;
 pub mod signing;
 pub mod verify;

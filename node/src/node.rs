@@ -117,6 +117,8 @@ pub struct Node {
     pub heights: watch::Receiver<u64>,
     /// Whether this node found its own store wrong.
     pub health: Health,
+    /// Where records answered `202` are written before the answer.
+    pub pool_log: Arc<crate::pool_log::PoolLog>,
 }
 
 /// The libp2p peer id at the end of an address (`…/p2p/<id>`).
@@ -219,6 +221,11 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
     let identity = NetworkIdentity::new(opts.moniker.clone(), net_key, Some(address.to_string()));
     let metrics = Metrics::register(&opts.moniker);
     let health = Health::new(metrics.fault.clone());
+    let (pool_log, logged) =
+        crate::pool_log::PoolLog::open(&opts.home.join("pool.log")).map_err(|e| {
+            StartError::Store(shanlian_ledger::store::StoreError::Backend(e.to_string()))
+        })?;
+    let pool_log = Arc::new(pool_log);
     let (heights_tx, heights) = watch::channel(store.tip()?.map_or(0, |t| t.height));
     let app = App::new(
         ctx.clone(),
@@ -234,6 +241,7 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
         opts.empty_block_interval,
         opts.propose_timeout,
         health.clone(),
+        Some(pool_log.clone()),
     )?;
     let (channels, engine) = malachitebft_app_channel::start_engine(
         ctx,
@@ -260,6 +268,28 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
     ));
     let (admissions, rx) = mpsc::channel(4096);
     let app = tokio::spawn(app.run(channels, rx));
+    // Records this node said were pending before it stopped: admitted again
+    // (those committed or expired meanwhile are refused and forgotten).
+    if !logged.is_empty() {
+        let max = opts.genesis.params.max_record_bytes as usize;
+        let records: Vec<shanlian_ledger::record::Record> = logged
+            .iter()
+            .filter_map(|b| shanlian_ledger::record::Record::from_bytes(b, max).ok())
+            .collect();
+        let admissions = admissions.clone();
+        let genesis_hash = opts.genesis.hash();
+        tokio::spawn(async move {
+            let n = records.len();
+            if let Ok(results) = crate::app::submit(&admissions, genesis_hash, records).await {
+                let pending = results.iter().filter(|r| r.is_ok()).count();
+                tracing::info!(
+                    logged = n,
+                    pending,
+                    "pool log: records this node had accepted are pending again"
+                );
+            }
+        });
+    }
     Ok(Node {
         engine,
         app,
@@ -272,6 +302,7 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
         signer: guard,
         heights,
         health,
+        pool_log,
     })
 }
 

@@ -176,6 +176,7 @@ pub fn run(config: &Path, fault: Option<Fault>, keys: KeyOptions) -> Result<(), 
                 genesis_hash: node.genesis.hash(),
                 pool: node.pool.clone(),
                 gossip: Some(publisher.clone()),
+                pool_log: Some(node.pool_log.clone()),
             };
             let explorer = shanlian_explorer::Explorer::new(
                 std::sync::Arc::new(node.store.clone()),
@@ -214,6 +215,7 @@ pub fn run(config: &Path, fault: Option<Fault>, keys: KeyOptions) -> Result<(), 
             genesis_hash: node.genesis.hash(),
             signer: Some(node.signer.clone()),
             health: node.health.clone(),
+            pool_log: Some(node.pool_log.clone()),
         };
         tracing::info!(moniker = %cfg.moniker, http = %cfg.http, listen = %cfg.listen, "node started");
         let mut app = node.app;

@@ -19,6 +19,10 @@ pub enum AdmitError {
     /// This node's state is broken: no verdict on the record.
     #[error("this node cannot check records: {0}")]
     Fault(shanlian_ledger::Fault),
+    /// Taken into the pool, but not written to this node's disk: a crash
+    /// could lose it, so it is not answered as pending.
+    #[error("taken into this node's pool but not written to its disk ({0}); resubmit it (always safe), here or to another node")]
+    NotDurable(String),
 }
 
 impl AdmitError {
@@ -28,6 +32,7 @@ impl AdmitError {
             AdmitError::Refused(r) => r.code(),
             AdmitError::Full(_) => "pool.full",
             AdmitError::Fault(_) => "node.fault",
+            AdmitError::NotDurable(_) => "node.disk",
         }
     }
 }
@@ -69,6 +74,43 @@ pub async fn submit(
         .await
         .map_err(|_| Stopping)?;
     rx.await.map_err(|_| Stopping)
+}
+
+/// [`submit`], then the records taken are written to the pool log (when
+/// there is one) before the answer: what a client is told is pending
+/// survives a crash of this node.
+pub async fn submit_logged(
+    admissions: &tokio::sync::mpsc::Sender<Admission>,
+    genesis_hash: Hash32,
+    records: Vec<Record>,
+    log: Option<&std::sync::Arc<crate::pool_log::PoolLog>>,
+) -> Result<Vec<Result<(), AdmitError>>, Stopping> {
+    let Some(log) = log else {
+        return submit(admissions, genesis_hash, records).await;
+    };
+    let bytes: Vec<Vec<u8>> = records.iter().map(|r| r.bytes.clone()).collect();
+    let mut results = submit(admissions, genesis_hash, records).await?;
+    let taken: Vec<Vec<u8>> = results
+        .iter()
+        .zip(bytes)
+        .filter(|(r, _)| r.is_ok())
+        .map(|(_, b)| b)
+        .collect();
+    if taken.is_empty() {
+        return Ok(results);
+    }
+    let log = log.clone();
+    let written = tokio::task::spawn_blocking(move || log.append(taken.iter().map(Vec::as_slice)))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+    if let Err(why) = written {
+        tracing::error!(%why, "pool log: records not written; answered node.disk");
+        for r in results.iter_mut().filter(|r| r.is_ok()) {
+            *r = Err(AdmitError::NotDurable(why.clone()));
+        }
+    }
+    Ok(results)
 }
 
 impl App {

@@ -21,7 +21,7 @@ mod persist;
 mod propose;
 pub mod stream;
 
-pub use admission::{admit, submit, Admission, AdmitError, Stopping};
+pub use admission::{admit, submit, submit_logged, Admission, AdmitError, Stopping};
 pub use membership::{membership, Membership};
 pub use propose::Fault;
 use std::time::Duration;
@@ -121,6 +121,8 @@ pub struct App {
     empty_block_interval: Duration,
     /// Consensus timeouts (the propose timeout configured).
     timeouts: LinearTimeouts,
+    /// The pool's log on disk, kept small here (see [`crate::pool_log`]).
+    pool_log: Option<Arc<crate::pool_log::PoolLog>>,
     /// Why the last block checked was refused (for the error when the
     /// network committed it).
     last_refusal: Option<String>,
@@ -159,6 +161,7 @@ impl App {
         empty_block_interval: Duration,
         propose_timeout: Duration,
         health: crate::health::Health,
+        pool_log: Option<Arc<crate::pool_log::PoolLog>>,
     ) -> Result<App, AppError> {
         let me = Address(shanlian_ledger::types::Address::of_key(&key.public()));
         let aux = store.aux_tree("consensus")?;
@@ -188,6 +191,7 @@ impl App {
             build_rate: 0.0,
             empty_block_interval,
             timeouts: timeouts(propose_timeout),
+            pool_log,
             last_refusal: None,
             health,
         };
@@ -557,6 +561,7 @@ impl App {
             pool.expire(self.state.time);
             (pool.len(), pool.bytes())
         };
+        self.compact_pool_log(pool_len, pool_bytes);
         let _ = self.heights.send(self.state.height);
         let m = &self.metrics;
         m.height.set(self.state.height as i64);
@@ -580,6 +585,29 @@ impl App {
         self.clear_persisted()?;
         self.publish_membership();
         Ok(())
+    }
+}
+
+impl App {
+    /// Empties the pool log when the pool is empty; rewrites it from the
+    /// pool when it has grown well past it. A failure is logged: the log
+    /// then only holds more than it needs to.
+    fn compact_pool_log(&self, pool_len: usize, pool_bytes: usize) {
+        let Some(log) = &self.pool_log else {
+            return;
+        };
+        let size = log.len();
+        let result = if pool_len == 0 && size > 0 {
+            log.rewrite(std::iter::empty())
+        } else if size > crate::pool_log::COMPACT_BYTES && size > 4 * pool_bytes as u64 {
+            let records = self.pool.lock().oldest(usize::MAX);
+            log.rewrite(records.iter().map(|r| r.bytes.as_slice()))
+        } else {
+            Ok(())
+        };
+        if let Err(e) = result {
+            tracing::warn!(%e, "pool log not compacted");
+        }
     }
 }
 

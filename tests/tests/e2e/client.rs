@@ -445,3 +445,54 @@ async fn a_record_accepted_by_a_node_killed_at_once_still_commits() {
         .expect("the record is committed through the other nodes");
     assert!(height > 0);
 }
+
+/// A 202 is on disk before it is answered: with the other validators down
+/// (so no peer has the records), node 0 answers 202 for a single record
+/// and for a batch, is SIGKILLed, and comes back with them pending from its
+/// pool log; once the others return, they commit — no client resubmits.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_202_survives_a_crash_of_the_only_node_holding_it() {
+    let mut net = Net::new(4, 0);
+    net.start_all(0..4).await;
+    net.wait_height(0, 2, 60).await;
+    for i in 1..4 {
+        assert!(net.stop(i).success());
+    }
+    let records = net.donations("POOL-LOG", 4);
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(format!("{}/v1/records", net.http(0)))
+        .body(records[0].bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let resp = client
+        .post(format!("{}/v1/records/batch", net.http(0)))
+        .body(crate::net::batch_body(&records[1..]))
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["accepted"], 3, "{v}");
+    net.kill(0);
+    net.start_all(0..4).await;
+    net.wait_committed(0, &records, 60).await;
+    assert!(
+        net.log(0)
+            .contains("pool log: records this node had accepted are pending again"),
+        "{}",
+        net.log(0)
+    );
+    // Committed, the pool is empty again and so is its log.
+    let log = net.path().join("node-0/data/pool.log");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::metadata(&log).unwrap().len() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pool log was never emptied"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    net.stop_all();
+}
