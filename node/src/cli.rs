@@ -342,6 +342,7 @@ fn init_config(moniker: &str, port: u16, joining: bool) -> crate::config::Config
         signer_watch_ms: None,
         empty_block_interval_ms: None,
         propose_timeout_ms: None,
+        pool_log: None,
     }
 }
 

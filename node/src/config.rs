@@ -113,6 +113,13 @@ config! {
     /// are sized so a validator checks one well within it. Default 1500.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub propose_timeout_ms: Option<u64>,
+    /// Write every record answered `202` to `pool.log` in the data folder
+    /// (fsynced) before answering, so it survives a crash of this node.
+    /// Costs an fsync per request (shared by concurrent ones). With
+    /// `false`, a 202 means held in memory only: clients resubmit until
+    /// committed (always safe). Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_log: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -345,6 +352,7 @@ pub fn testnet(
             // A quicker heartbeat on loopback, so tests and the demo see heights move.
             empty_block_interval_ms: Some(500),
             propose_timeout_ms: None,
+            pool_log: None,
         };
         write(dir.join("config.toml"), config.template()?)?;
     }
@@ -378,6 +386,7 @@ mod template_tests {
             signer_watch_ms: Some(5_000),
             empty_block_interval_ms: Some(5_000),
             propose_timeout_ms: Some(1_500),
+            pool_log: Some(true),
         };
         let text = c.template().unwrap();
         for (name, doc) in Config::DOCS {

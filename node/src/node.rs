@@ -81,6 +81,8 @@ pub struct NodeOptions {
     pub empty_block_interval: Duration,
     /// How long validators wait for a round's proposal.
     pub propose_timeout: Duration,
+    /// Keep the pool log (see [`crate::pool_log`]).
+    pub pool_log: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +120,7 @@ pub struct Node {
     /// Whether this node found its own store wrong.
     pub health: Health,
     /// Where records answered `202` are written before the answer.
-    pub pool_log: Arc<crate::pool_log::PoolLog>,
+    pub pool_log: Option<Arc<crate::pool_log::PoolLog>>,
 }
 
 /// The libp2p peer id at the end of an address (`…/p2p/<id>`).
@@ -221,11 +223,17 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
     let identity = NetworkIdentity::new(opts.moniker.clone(), net_key, Some(address.to_string()));
     let metrics = Metrics::register(&opts.moniker);
     let health = Health::new(metrics.fault.clone());
-    let (pool_log, logged) =
-        crate::pool_log::PoolLog::open(&opts.home.join("pool.log")).map_err(|e| {
+    // Read even when switched off: records logged before it was switched
+    // off are still admitted again.
+    let path = opts.home.join("pool.log");
+    let (pool_log, logged) = if opts.pool_log || path.exists() {
+        let (log, logged) = crate::pool_log::PoolLog::open(&path).map_err(|e| {
             StartError::Store(shanlian_ledger::store::StoreError::Backend(e.to_string()))
         })?;
-    let pool_log = Arc::new(pool_log);
+        (opts.pool_log.then(|| Arc::new(log)), logged)
+    } else {
+        (None, Vec::new())
+    };
     let (heights_tx, heights) = watch::channel(store.tip()?.map_or(0, |t| t.height));
     let app = App::new(
         ctx.clone(),
@@ -241,7 +249,7 @@ pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
         opts.empty_block_interval,
         opts.propose_timeout,
         health.clone(),
-        Some(pool_log.clone()),
+        pool_log.clone(),
     )?;
     let (channels, engine) = malachitebft_app_channel::start_engine(
         ctx,

@@ -121,6 +121,7 @@ pub fn run(config: &Path, fault: Option<Fault>, keys: KeyOptions) -> Result<(), 
                     .max(2 * empty_block_interval_ms + 1_000),
             ),
             empty_block_interval: std::time::Duration::from_millis(empty_block_interval_ms),
+            pool_log: cfg.pool_log.unwrap_or(true),
             propose_timeout: std::time::Duration::from_millis(
                 cfg.propose_timeout_ms.unwrap_or(DEFAULT_PROPOSE_TIMEOUT_MS),
             ),
@@ -176,7 +177,7 @@ pub fn run(config: &Path, fault: Option<Fault>, keys: KeyOptions) -> Result<(), 
                 genesis_hash: node.genesis.hash(),
                 pool: node.pool.clone(),
                 gossip: Some(publisher.clone()),
-                pool_log: Some(node.pool_log.clone()),
+                pool_log: node.pool_log.clone(),
             };
             let explorer = shanlian_explorer::Explorer::new(
                 std::sync::Arc::new(node.store.clone()),
@@ -215,7 +216,7 @@ pub fn run(config: &Path, fault: Option<Fault>, keys: KeyOptions) -> Result<(), 
             genesis_hash: node.genesis.hash(),
             signer: Some(node.signer.clone()),
             health: node.health.clone(),
-            pool_log: Some(node.pool_log.clone()),
+            pool_log: node.pool_log.clone(),
         };
         tracing::info!(moniker = %cfg.moniker, http = %cfg.http, listen = %cfg.listen, "node started");
         let mut app = node.app;

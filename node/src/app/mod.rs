@@ -46,6 +46,7 @@ use shanlian_ledger::store::Store;
 use shanlian_ledger::types::Timestamp;
 use shanlian_ledger::{chain, codec, ChainError};
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use stream::{Reassembler, PART_BYTES};
 
@@ -123,6 +124,8 @@ pub struct App {
     timeouts: LinearTimeouts,
     /// The pool's log on disk, kept small here (see [`crate::pool_log`]).
     pool_log: Option<Arc<crate::pool_log::PoolLog>>,
+    /// A compaction of the pool log is running.
+    compacting: Arc<std::sync::atomic::AtomicBool>,
     /// Why the last block checked was refused (for the error when the
     /// network committed it).
     last_refusal: Option<String>,
@@ -192,6 +195,7 @@ impl App {
             empty_block_interval,
             timeouts: timeouts(propose_timeout),
             pool_log,
+            compacting: Arc::default(),
             last_refusal: None,
             health,
         };
@@ -561,7 +565,7 @@ impl App {
             pool.expire(self.state.time);
             (pool.len(), pool.bytes())
         };
-        self.compact_pool_log(pool_len, pool_bytes);
+        self.compact_pool_log();
         let _ = self.heights.send(self.state.height);
         let m = &self.metrics;
         m.height.set(self.state.height as i64);
@@ -589,25 +593,22 @@ impl App {
 }
 
 impl App {
-    /// Empties the pool log when the pool is empty; rewrites it from the
-    /// pool when it has grown well past it. A failure is logged: the log
-    /// then only holds more than it needs to.
-    fn compact_pool_log(&self, pool_len: usize, pool_bytes: usize) {
+    /// Compacts the pool log off this loop when it has grown (each
+    /// compaction is an fsync; see [`crate::pool_log`]). One at a time.
+    fn compact_pool_log(&self) {
         let Some(log) = &self.pool_log else {
             return;
         };
-        let size = log.len();
-        let result = if pool_len == 0 && size > 0 {
-            log.rewrite(std::iter::empty())
-        } else if size > crate::pool_log::COMPACT_BYTES && size > 4 * pool_bytes as u64 {
-            let records = self.pool.lock().oldest(usize::MAX);
-            log.rewrite(records.iter().map(|r| r.bytes.as_slice()))
-        } else {
-            Ok(())
-        };
-        if let Err(e) = result {
-            tracing::warn!(%e, "pool log not compacted");
+        if !log.wants_compaction() || self.compacting.swap(true, Ordering::AcqRel) {
+            return;
         }
+        let (log, pool, busy) = (log.clone(), self.pool.clone(), self.compacting.clone());
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = log.compact(&pool) {
+                tracing::warn!(%e, "pool log not compacted");
+            }
+            busy.store(false, Ordering::Release);
+        });
     }
 }
 

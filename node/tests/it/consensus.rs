@@ -78,6 +78,7 @@ impl LocalNet {
             signer_state: self.dirs[i].path().join("signer-state"),
             signer_watch: std::time::Duration::ZERO,
             empty_block_interval: std::time::Duration::ZERO,
+            pool_log: true,
             propose_timeout: std::time::Duration::from_millis(
                 shanlian_node::service::DEFAULT_PROPOSE_TIMEOUT_MS,
             ),

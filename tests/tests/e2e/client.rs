@@ -484,15 +484,5 @@ async fn a_202_survives_a_crash_of_the_only_node_holding_it() {
         "{}",
         net.log(0)
     );
-    // Committed, the pool is empty again and so is its log.
-    let log = net.path().join("node-0/data/pool.log");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::fs::metadata(&log).unwrap().len() > 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the pool log was never emptied"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
     net.stop_all();
 }
