@@ -171,15 +171,23 @@ async fn track(client: reqwest::Client, url: String, tracker: Arc<Tracker>) {
     }
 }
 
-pub fn run(args: BenchArgs) -> Result<(), String> {
-    let tmp;
-    let dir = match &args.dir {
-        Some(d) => d.clone(),
+/// The folder a benchmark's network lives in: `dir`, or a temporary one
+/// (removed when the returned guard is dropped).
+pub(crate) fn network_dir(
+    dir: &Option<PathBuf>,
+) -> Result<(Option<tempfile::TempDir>, PathBuf), String> {
+    match dir {
+        Some(d) => Ok((None, d.clone())),
         None => {
-            tmp = tempfile::tempdir().map_err(|e| format!("temporary folder: {e}"))?;
-            tmp.path().to_path_buf()
+            let tmp = tempfile::tempdir().map_err(|e| format!("temporary folder: {e}"))?;
+            let path = tmp.path().to_path_buf();
+            Ok((Some(tmp), path))
         }
-    };
+    }
+}
+
+pub fn run(args: BenchArgs) -> Result<(), String> {
+    let (_tmp, dir) = network_dir(&args.dir)?;
     if !dir.join("genesis.toml").exists() {
         testnet(args.validators, 0, &dir, args.base_port, None).map_err(|e| e.to_string())?;
     }

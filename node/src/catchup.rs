@@ -13,6 +13,7 @@
 //! operator's verifier (`verify_store`, shallow) on one validator's store.
 
 use crate::config::testnet;
+use crate::localnet::read_key;
 use shanlian_ledger::block::CommitCertificate;
 use shanlian_ledger::chain;
 use shanlian_ledger::crypto::Keypair;
@@ -40,11 +41,6 @@ pub struct CatchupArgs {
     /// Give up after this many seconds of syncing.
     #[arg(long, default_value_t = 1_200)]
     pub timeout_seconds: u64,
-}
-
-fn read_key(path: &Path) -> Result<Keypair, String> {
-    let pem = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Keypair::from_pkcs8_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Builds the certified chain into `store`; returns (blocks, records).
@@ -102,7 +98,7 @@ fn build_chain(
     Ok((blocks, records as u64))
 }
 
-/// Node `i`'s committed height, if it answers.
+/// The committed height of the node at `url`, if it answers.
 async fn height(client: &reqwest::Client, url: &str) -> Option<u64> {
     let v: serde_json::Value = client
         .get(format!("{url}/health"))
@@ -116,14 +112,7 @@ async fn height(client: &reqwest::Client, url: &str) -> Option<u64> {
 }
 
 pub fn run(args: CatchupArgs) -> Result<(), String> {
-    let tmp;
-    let dir = match &args.dir {
-        Some(d) => d.clone(),
-        None => {
-            tmp = tempfile::tempdir().map_err(|e| format!("temporary folder: {e}"))?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let (_tmp, dir) = crate::bench::network_dir(&args.dir)?;
     if dir.join("genesis.toml").exists() {
         return Err(format!(
             "{}: already holds a network; give an empty folder",

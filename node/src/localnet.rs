@@ -52,7 +52,7 @@ pub fn spawn_nodes(dir: &Path, n: usize, log_level: &str) -> Result<Children, St
     Ok(children)
 }
 
-fn read_key(path: &Path) -> Result<Keypair, String> {
+pub(crate) fn read_key(path: &Path) -> Result<Keypair, String> {
     let pem = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     Keypair::from_pkcs8_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))
 }

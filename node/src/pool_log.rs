@@ -144,30 +144,10 @@ impl PoolLog {
     }
 
     /// Bytes in the log.
-    pub fn len(&self) -> u64 {
+    fn len(&self) -> u64 {
         self.file.lock().map(|f| f.1).unwrap_or(0)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Replaces the log's contents with `records`, atomically: a temporary
-    /// file, fsynced, renamed over the log.
-    pub fn rewrite<'a>(
-        &self,
-        records: impl IntoIterator<Item = &'a [u8]>,
-    ) -> Result<(), PoolLogError> {
-        let mut f = self
-            .file
-            .lock()
-            .map_err(|_| self.err(std::io::Error::other("lock poisoned")))?;
-        *f = self.write_fresh(records)?;
-        Ok(())
-    }
-}
-
-impl PoolLog {
     /// Whether [`PoolLog::compact`] may have something to do.
     pub fn wants_compaction(&self) -> bool {
         self.len() >= TRUNCATE_BYTES
@@ -177,6 +157,16 @@ impl PoolLog {
     /// if it has grown well past it. The pool is read with the log locked:
     /// a record admitted meanwhile is appended after this, never erased.
     pub fn compact(&self, pool: &crate::pool::SharedPool) -> Result<(), PoolLogError> {
+        self.compact_at(pool, TRUNCATE_BYTES, COMPACT_BYTES)
+    }
+
+    /// [`PoolLog::compact`] with its thresholds given (tests use small ones).
+    fn compact_at(
+        &self,
+        pool: &crate::pool::SharedPool,
+        truncate_at: u64,
+        rewrite_at: u64,
+    ) -> Result<(), PoolLogError> {
         let mut f = self
             .file
             .lock()
@@ -185,11 +175,11 @@ impl PoolLog {
             let p = pool.lock();
             (p.len(), p.bytes() as u64)
         };
-        if len == 0 && f.1 >= TRUNCATE_BYTES {
+        if len == 0 && f.1 >= truncate_at {
             f.0.set_len(0).map_err(|e| self.err(e))?;
             f.0.sync_all().map_err(|e| self.err(e))?;
             f.1 = 0;
-        } else if f.1 > COMPACT_BYTES && f.1 > 4 * bytes {
+        } else if f.1 > rewrite_at && f.1 > 4 * bytes {
             let records = pool.lock().oldest(usize::MAX);
             *f = self.write_fresh(records.iter().map(|r| r.bytes.as_slice()))?;
         }
@@ -264,7 +254,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pool.log");
         let (log, none) = PoolLog::open(&path).unwrap();
-        assert!(none.is_empty() && log.is_empty());
+        assert!(none.is_empty() && log.len() == 0);
         log.append([b"one".as_slice(), b"two".as_slice()]).unwrap();
         log.append([b"three".as_slice()]).unwrap();
         drop(log);
@@ -324,7 +314,7 @@ mod tests {
         // Empty pool: the log is emptied.
         pool.lock().remove_committed([&rec.id]);
         log.compact(&pool).unwrap();
-        assert!(log.is_empty());
+        assert_eq!(log.len(), 0);
         // Below the threshold, an empty pool leaves a small log alone.
         log.append([b"x".as_slice()]).unwrap();
         assert!(!log.wants_compaction());
@@ -362,21 +352,39 @@ mod tests {
         assert_eq!(seen.len(), 400);
     }
 
+    /// A log grown well past the pool is rewritten to hold exactly the
+    /// pool's records (atomically, by rename), and appends go on after it.
     #[test]
-    fn rewrite_replaces_the_contents_and_empties() {
+    fn a_grown_log_is_rewritten_from_the_pool() {
+        use crate::pool::{Pool, SharedPool};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pool.log");
         let (log, _) = PoolLog::open(&path).unwrap();
-        log.append([b"a".as_slice(), b"b".as_slice(), b"c".as_slice()])
-            .unwrap();
-        log.rewrite([b"c".as_slice()]).unwrap();
-        log.append([b"d".as_slice()]).unwrap();
+        let (g, members) = shanlian_ledger::genesis::dev_genesis();
+        let key = &members[1].key;
+        let fund = shanlian_ledger::types::FundRef::General(
+            shanlian_ledger::types::Address::of_key(&key.public()),
+        );
+        let recs = crate::demo::donations(key, &g.hash(), &fund, "RW", 20, |_| 100);
+        log.append(recs.iter().map(|r| r.bytes.as_slice())).unwrap();
+        // Two are still pending; the rest were committed.
+        let pool = SharedPool::new(Pool::new(100, 1 << 20));
+        for r in &recs[..2] {
+            pool.lock().insert(r.clone()).unwrap();
+        }
+        // Not past the rewrite threshold: left alone.
+        log.compact_at(&pool, u64::MAX, u64::MAX).unwrap();
+        assert_eq!(PoolLog::open(&path).unwrap().1.len(), 20);
+        log.compact_at(&pool, u64::MAX, 1).unwrap();
+        log.append([b"later".as_slice()]).unwrap();
         drop(log);
-        let (log, got) = PoolLog::open(&path).unwrap();
-        assert_eq!(got, vec![b"c".to_vec(), b"d".to_vec()]);
-        log.rewrite(std::iter::empty()).unwrap();
-        assert!(log.is_empty());
-        drop(log);
-        assert!(PoolLog::open(&path).unwrap().1.is_empty());
+        let (_, got) = PoolLog::open(&path).unwrap();
+        let want: Vec<Vec<u8>> = recs[..2]
+            .iter()
+            .map(|r| r.bytes.clone())
+            .chain([b"later".to_vec()])
+            .collect();
+        assert_eq!(got, want);
+        assert!(!dir.path().join("pool.log.tmp").exists());
     }
 }

@@ -4,7 +4,6 @@
 
 use crate::codec;
 use crate::crypto::{Domain, Keypair, Verifier};
-use crate::record::Record;
 use crate::types::*;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
@@ -412,11 +411,11 @@ impl SignedCheckpoint {
 }
 
 /// The Merkle root (RFC 9162 shape, blake3) over a block's record ids.
-pub fn record_root(records: &[Record]) -> Hash32 {
+pub fn record_root(ids: &[RecordId]) -> Hash32 {
     let mut f = crate::merkle::Frontier::<crate::merkle::Blake3Hasher>::new();
-    for r in records {
+    for id in ids {
         // A block holds far fewer than 2^64 records.
-        let _ = f.push(&r.id.0);
+        let _ = f.push(&id.0);
     }
     f.root()
 }

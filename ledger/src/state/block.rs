@@ -268,10 +268,8 @@ impl State {
         };
         let record_ids: Vec<RecordId> = open.records.iter().map(|r| r.0).collect();
         let mut log = open.log_before.clone();
-        let mut rr = Frontier::<Blake3Hasher>::new();
         for id in &record_ids {
             log.push(&id.0).map_err(log_fault)?;
-            rr.push(&id.0).map_err(log_fault)?;
         }
         let index_writes = if self.index_output {
             let mut w = index_writes(open, &record_ids);
@@ -286,7 +284,7 @@ impl State {
         let computed = Computed {
             log_size: log.size(),
             log_root: log.root(),
-            record_root: rr.root(),
+            record_root: crate::block::record_root(&record_ids),
             state_hash,
             validator_set_hash: open.validator_set_hash,
         };
