@@ -574,9 +574,10 @@ enum AuditCmd {
         /// A node's store (stopped) or one `shanlian audit download` made.
         #[arg(long)]
         store: PathBuf,
-        /// Verify every signature singly and strictly (no batches).
-        #[arg(long)]
-        strict: bool,
+        /// Verify every signature on its own, no batches: slower, the same
+        /// verdicts (SPEC §4). `--strict` is the old name.
+        #[arg(long, alias = "strict")]
+        single: bool,
         #[arg(long)]
         json_out: Option<PathBuf>,
         #[arg(long)]
@@ -1505,7 +1506,7 @@ async fn run(cli: Cli) -> Result<Report> {
         Command::Audit(a) => match a {
             AuditCmd::Run {
                 store,
-                strict,
+                single,
                 json_out,
                 html_out,
             } => {
@@ -1514,7 +1515,7 @@ async fn run(cli: Cli) -> Result<Report> {
                     commands::audit::audit(
                         &store,
                         genesis.as_ref(),
-                        strict,
+                        single,
                         json_out.as_deref(),
                         html_out.as_deref(),
                         tty,

@@ -6,13 +6,14 @@
 //! the replayed ones. The first failure is reported with its height,
 //! record and reason.
 //!
-//! Signatures are checked ahead of replay on all cores in salted batches
-//! with a strict per-signature fallback ([`crate::crypto::verify_batch_strict`]).
+//! Signatures are checked ahead of replay on all cores in ZIP-215 batches
+//! ([`crate::crypto::verify_batch`]), which give the same verdicts as
+//! single verification.
 
 use crate::block::{BlockData, CommitCertificate, Header};
 use crate::chain;
 use crate::codec;
-use crate::crypto::{batch_salt, verify_batch_strict, Verifier};
+use crate::crypto::Verifier;
 use crate::error::BlockError;
 use crate::fault::ChainError;
 use crate::genesis::Genesis;
@@ -22,7 +23,6 @@ use crate::record::Record;
 use crate::state::State;
 use crate::store::{Store, StoreError};
 use crate::types::*;
-use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::mpsc;
 
@@ -83,16 +83,16 @@ pub struct VerifyOptions {
     /// with the replayed ones (catches a node's corrupted local indexes;
     /// costs a sort of all of them at the end).
     pub deep: bool,
-    /// Check every signature with strict single verification only, never
-    /// the batch equation (slower; exactly the consensus rule).
-    pub strict_only: bool,
+    /// Check every signature on its own, never in a batch (slower; the
+    /// same verdicts under ZIP-215, for an auditor who wants to see that).
+    pub single_only: bool,
 }
 
 impl Default for VerifyOptions {
     fn default() -> Self {
         VerifyOptions {
             deep: true,
-            strict_only: false,
+            single_only: false,
         }
     }
 }
@@ -151,12 +151,14 @@ fn load(
     Ok((block, cert, records))
 }
 
-/// Verifies every record signature of a window of blocks on all cores.
+/// Verifies every record signature of a window of blocks on all cores, in
+/// ZIP-215 batches (or one by one with `single_only`: the same verdicts,
+/// slower).
 fn check_signatures(
     window: &mut [Prepared],
     genesis_hash: &Hash32,
     cache: &mut HashMap<PublicKey, Option<Verifier>>,
-    strict_only: bool,
+    single_only: bool,
 ) {
     for p in window.iter() {
         for r in &p.records {
@@ -165,7 +167,6 @@ fn check_signatures(
                 .or_insert_with(|| Verifier::parse(&r.signed.signer).ok());
         }
     }
-    let salt = batch_salt();
     let mut items = Vec::new();
     let mut msgs = Vec::new();
     for (bi, p) in window.iter().enumerate() {
@@ -179,23 +180,10 @@ fn check_signatures(
             items.push(((*bi, *ri), v, m.as_slice(), &r.signed.signature));
         }
     }
-    let results: Vec<((usize, usize), bool)> = items
-        .par_chunks(512)
-        .flat_map_iter(|chunk| {
-            let batch: Vec<_> = chunk.iter().map(|(_, v, m, s)| (*v, *m, *s)).collect();
-            let ok = if strict_only {
-                batch
-                    .iter()
-                    .map(|(v, m, s)| v.verify_message(m, s).is_ok())
-                    .collect()
-            } else {
-                verify_batch_strict(&batch, Some(&salt))
-            };
-            chunk.iter().map(|c| c.0).zip(ok).collect::<Vec<_>>()
-        })
-        .collect();
-    for ((bi, ri), ok) in results {
-        window[bi].sig_ok[ri] = ok;
+    let batch: Vec<_> = items.iter().map(|(_, v, m, s)| (*v, *m, *s)).collect();
+    let verdicts = chain::verify_in_batches(&batch, single_only);
+    for ((at, ..), ok) in items.iter().zip(verdicts) {
+        window[at.0].sig_ok[at.1] = ok;
     }
 }
 
@@ -273,7 +261,7 @@ pub fn verify_store_with(
                                     &mut window,
                                     &genesis_hash,
                                     &mut cache,
-                                    opts.strict_only,
+                                    opts.single_only,
                                 )
                             });
                             let _ = tx.send(Ok(window));
@@ -284,7 +272,7 @@ pub fn verify_store_with(
                     h += 1;
                 }
                 pool.install(|| {
-                    check_signatures(&mut window, &genesis_hash, &mut cache, opts.strict_only)
+                    check_signatures(&mut window, &genesis_hash, &mut cache, opts.single_only)
                 });
                 if tx.send(Ok(window)).is_err() {
                     return;

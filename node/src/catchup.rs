@@ -149,7 +149,7 @@ pub fn run(args: CatchupArgs) -> Result<(), String> {
         let t = Instant::now();
         let opts = shanlian_ledger::verify::VerifyOptions {
             deep: false,
-            strict_only: false,
+            single_only: false,
         };
         let r = shanlian_ledger::verify::verify_store_with(&store, Some(&genesis), opts, |_| {})
             .map_err(|e| format!("replay: {e}"))?;

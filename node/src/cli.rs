@@ -121,10 +121,10 @@ enum Command {
         /// The node's config.toml (its data folder is verified).
         #[arg(long)]
         config: PathBuf,
-        /// Check every signature singly (the consensus rule), never in
-        /// batches: slower.
-        #[arg(long)]
-        strict: bool,
+        /// Check every signature on its own, never in batches: slower, the
+        /// same verdicts (SPEC §4). `--strict` is the old name.
+        #[arg(long, alias = "strict")]
+        single: bool,
         /// Skip the comparison of every stored state entry and index (the
         /// chain itself is still replayed and checked).
         #[arg(long)]
@@ -219,10 +219,10 @@ pub fn main() -> ExitCode {
         Command::CatchupBench(args) => crate::catchup::run(args),
         Command::Verify {
             config,
-            strict,
+            single,
             shallow,
             json,
-        } => match crate::verify::run(&config, strict, shallow, json) {
+        } => match crate::verify::run(&config, single, shallow, json) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(1),
             Err(e) => Err(e),

@@ -283,13 +283,14 @@ impl mc::Vote<Ctx> for Vote {
     }
 }
 
-/// Ed25519 under the ledger's strict rule (not the ZIP-215 rule of
-/// arc-malachitebft-signing-ed25519, which would accept signatures the
-/// ledger refuses).
+/// Ed25519 under the ledger's rule (SPEC §4, ZIP-215), checked by the
+/// ledger's own code rather than arc-malachitebft-signing-ed25519's, so
+/// the engine and the ledger cannot disagree about a vote or a
+/// certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Ed25519Strict;
+pub struct Ed25519Ledger;
 
-impl mc::SigningScheme for Ed25519Strict {
+impl mc::SigningScheme for Ed25519Ledger {
     type DecodingError = String;
     type Signature = Signature;
     type PublicKey = PublicKey;
@@ -329,7 +330,7 @@ impl mc::Context for Ctx {
     type Value = BlockHash;
     type Vote = Vote;
     type Extension = ();
-    type SigningScheme = Ed25519Strict;
+    type SigningScheme = Ed25519Ledger;
 
     /// Round robin over the address-sorted set: `(height + round) mod n`.
     /// The engine never passes an empty set (it refuses to start a height

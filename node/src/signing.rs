@@ -3,8 +3,8 @@
 //! outside the node ([`ConsensusKey`]).
 //!
 //! Votes sign `VoteBody::sign_bytes`, proposals `ProposalBody::sign_bytes`
-//! (domain-separated, with the genesis hash), under the ledger's strict
-//! Ed25519 rule. Vote extensions and validator proofs are not used.
+//! (domain-separated, with the genesis hash), under the ledger's
+//! Ed25519 rule (SPEC §4, ZIP-215). Vote extensions and validator proofs are not used.
 
 use crate::ctx::{Ctx, Proposal, Vote};
 use async_trait::async_trait;
@@ -428,7 +428,7 @@ impl Signer<Ctx> for EngineSigner {
     }
 }
 
-/// Verifies votes and proposals under the strict rule, caching parsed keys.
+/// Verifies votes and proposals under the ledger's rule, caching parsed keys.
 pub struct NodeVerifier {
     genesis_hash: Hash32,
     keys: Mutex<HashMap<PublicKey, Option<crypto::Verifier>>>,

@@ -11,7 +11,7 @@ use std::time::Instant;
 /// Verifies the store of the node configured by `config`; `Ok(true)` when
 /// it verifies, `Ok(false)` when it does not (the reason printed), `Err`
 /// when it cannot be checked at all.
-pub fn run(config: &Path, strict: bool, shallow: bool, json: bool) -> Result<bool, String> {
+pub fn run(config: &Path, single: bool, shallow: bool, json: bool) -> Result<bool, String> {
     let cfg = Config::load(config).map_err(|e| e.to_string())?;
     let genesis = cfg.read_genesis().map_err(|e| e.to_string())?;
     let dir = cfg.data_dir.join("store");
@@ -37,7 +37,7 @@ pub fn run(config: &Path, strict: bool, shallow: bool, json: bool) -> Result<boo
     let mut last = Instant::now();
     let opts = VerifyOptions {
         deep: !shallow,
-        strict_only: strict,
+        single_only: single,
     };
     let result = verify_store_with(&store, Some(&genesis), opts, |p| {
         if tty && last.elapsed().as_millis() >= 200 {
@@ -62,7 +62,7 @@ pub fn run(config: &Path, strict: bool, shallow: bool, json: bool) -> Result<boo
                     "ok": true, "height": r.height, "records": r.records,
                     "header_hash": hex::encode(r.header_hash), "log_size": r.log_size,
                     "log_root": hex::encode(r.log_root), "state_hash": hex::encode(r.state_hash),
-                    "seconds": secs, "records_per_s": rate.round(), "deep": !shallow, "strict": strict,
+                    "seconds": secs, "records_per_s": rate.round(), "deep": !shallow, "single": single,
                 })
                 .to_string()
             } else {

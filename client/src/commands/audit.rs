@@ -58,7 +58,7 @@ fn signature_bound(store: &Store, genesis_hash: &Hash32, sample: usize) -> Resul
 pub fn audit(
     dir: &Path,
     genesis: Option<&Genesis>,
-    strict: bool,
+    single: bool,
     json_out: Option<&Path>,
     html_out: Option<&Path>,
     progress: bool,
@@ -88,7 +88,7 @@ pub fn audit(
     let t = Instant::now();
     let opts = VerifyOptions {
         deep: true,
-        strict_only: strict,
+        single_only: single,
     };
     let verified = verify_store_with(&store, genesis, opts, |p| {
         bar.set_position(p.height);
@@ -122,7 +122,7 @@ pub fn audit(
             "replay_records_per_s": rate,
             "signature_bound_records_per_s": bound,
             "ratio": if bound > 0.0 { rate / bound } else { 0.0 },
-            "strict": strict,
+            "single": single,
         },
         "audit": audit,
     });
@@ -137,7 +137,7 @@ pub fn audit(
         "✓ chain integrity: {} blocks, {} records replayed and verified{} in {:.1} s ({:.0} records/s; signature bound {:.0}/s, ratio {:.2})\n  header {} · log {} records, root {}",
         report.height,
         report.records,
-        if strict { " (strict signatures, no batches)" } else { "" },
+        if single { " (every signature on its own, no batches)" } else { "" },
         replay.as_secs_f64(),
         rate,
         bound,

@@ -142,7 +142,12 @@ test('genesis: refusals', () => {
   refuse(DEV_TOML.replace('genesis_time = 2026-01-01T00:00:00Z', 'genesis_time = 2026-01-01T00:00:00'), /genesis_time/);
   refuse(DEV_TOML.replace('genesis_time = 2026-01-01T00:00:00Z', 'genesis_time = 2026-01-01'), /genesis_time/);
   refuse(DEV_TOML.replace('genesis_time = 2026-01-01T00:00:00Z', 'genesis_time = "2026-01-01T00:00:00Z"'), /genesis_time/);
-  refuse(DEV_TOML.replace('"25233bcb85b073b93ee22bcc400f5983908ebe66e8fde2d11f78d8e758e937e2"', '"0100000000000000000000000000000000000000000000000000000000000000"'), /members\[5\].public_key`: not a torsion-free/);
+  refuse(DEV_TOML.replace('"25233bcb85b073b93ee22bcc400f5983908ebe66e8fde2d11f78d8e758e937e2"', '"0100000000000000000000000000000000000000000000000000000000000000"'), /members\[5\].public_key`: a point of small order/);
+  // The member-key rule of §4 (memberKeyProblem): above, the identity (small order); below, y = 2
+  // (not a point), the identity with the sign bit set (not canonical), B + T8 (torsion).
+  refuse(DEV_TOML.replace('"25233bcb85b073b93ee22bcc400f5983908ebe66e8fde2d11f78d8e758e937e2"', '"0200000000000000000000000000000000000000000000000000000000000000"'), /members\[5\].public_key`: not a valid Edwards point/);
+  refuse(DEV_TOML.replace('"25233bcb85b073b93ee22bcc400f5983908ebe66e8fde2d11f78d8e758e937e2"', '"0100000000000000000000000000000000000000000000000000000000000080"'), /members\[5\].public_key`: not the canonical encoding/);
+  refuse(DEV_TOML.replace('"25233bcb85b073b93ee22bcc400f5983908ebe66e8fde2d11f78d8e758e937e2"', '"98519eadf35b995233b51b5cd23e9cc5a28b639b5a4af0ec903cb960d81b7819"'), /members\[5\].public_key`: has a small-order component/);
   refuse(DEV_TOML.replace('"25233bcb85b073b93ee22bcc400f5983908ebe66e8fde2d11f78d8e758e937e2"', '"168d6f4238a0c9194f54bcdaa523e0b1903739c3306706897e214bda7ac9c5a3"'), /used by another member/);
   refuse(DEV_TOML.replace('"25233bcb85b073b93ee22bcc400f5983908ebe66e8fde2d11f78d8e758e937e2"', '"25233bcb"'), /64 hex digits/);
   refuse(DEV_TOML.replace('12D3KooWL9Qo4KF9f62C42DbdD9me9sTMc7ZvHkTqY8q72dsqABQ', 'QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N'), /node_peer_id/);

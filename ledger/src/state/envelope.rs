@@ -90,7 +90,7 @@ impl State {
             }
             .into());
         }
-        // Rule 10: the signature, strictly.
+        // Rule 10: the signature (SPEC §4).
         if !sig_ok {
             let msg = rec.signing_message(&self.genesis_hash);
             let v = self

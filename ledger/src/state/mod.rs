@@ -253,7 +253,7 @@ impl State {
     /// Pool admission: whether `rec` could be committed in a block at time
     /// `now` as far as rules that need no payload state go — SPEC §8.2
     /// rules 1–10: size, fields, time window, not already committed, signer
-    /// an active member whose role permits the payload, strict signature.
+    /// an active member whose role permits the payload, valid signature.
     /// Changes nothing. Payload rules (balances, receipts, …) are left to
     /// block building, where order is known.
     pub fn admit(&mut self, rec: &Record, now: Timestamp) -> Verdict {
@@ -261,7 +261,7 @@ impl State {
     }
 
     /// [`State::admit`] for a record whose signature was already checked
-    /// strictly (`signature_ok`, e.g. by
+    /// (`signature_ok`, e.g. in batches by
     /// [`crate::chain::verify_record_signatures`] on many cores); a `false`
     /// is checked again here, so the refusal names the right rule.
     pub fn admit_checked(&mut self, rec: &Record, now: Timestamp, signature_ok: bool) -> Verdict {
@@ -271,7 +271,7 @@ impl State {
     /// Validates and applies one record in the open block (SPEC §8.2–8.3).
     /// On refusal or fault the state is exactly as before.
     /// `signature_checked` says the caller has already verified the
-    /// signature under the strict rule.
+    /// signature (SPEC §4).
     pub fn apply_record(
         &mut self,
         rec: &Record,

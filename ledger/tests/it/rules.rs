@@ -822,3 +822,58 @@ fn a_failing_store_is_a_fault_not_a_refusal() {
     kv.fail_reads.store(false, Ordering::SeqCst);
     chain::check_block(&mut net.state, &block, &records, &[], &net.store).unwrap();
 }
+
+/// Blocks and admission verify signatures in ZIP-215 batches (SPEC §4):
+/// every forged record is named, every honest one passes, and the verdicts
+/// are those of single verification; a block holding a forged record is
+/// refused at that record.
+#[test]
+fn batched_signature_checks_name_each_forgery() {
+    use shanlian_ledger::chain;
+    use shanlian_ledger::fault::ChainError;
+    use shanlian_ledger::BlockError;
+    let mut net = net();
+    let fund = FundRef::General(net.address("charity-federation"));
+    let mut records = net.sign_donations("charity-federation", &fund, 700, |_| 100);
+    let forged_at = [17usize, 433, 699];
+    for (n, &i) in forged_at.iter().enumerate() {
+        let mut signed = records[i].signed.clone();
+        match n {
+            0 => signed.signature.0[2] ^= 1,                     // R
+            1 => signed.signature.0[63] |= 0x80,                 // s not canonical
+            _ => signed.signature = records[0].signed.signature, // another record's
+        }
+        records[i] = Record::new(signed);
+    }
+    let by_state = chain::verify_signatures(&mut net.state, &records);
+    let by_key = chain::verify_record_signatures(&net.genesis_hash, &records);
+    assert_eq!(by_state, by_key);
+    let bad: Vec<usize> = (0..records.len()).filter(|i| !by_state[*i]).collect();
+    assert_eq!(bad, forged_at);
+    for (i, r) in records.iter().enumerate() {
+        let single = net.state.admit(r, net.clock);
+        assert_eq!(single.is_ok(), by_state[i], "record {i}: {single:?}");
+    }
+    // The proposer leaves the forgeries out; a block that holds one is
+    // refused at it, whatever the batch flags say about the others.
+    let honest: Vec<Record> = (0..records.len())
+        .filter(|i| by_state[*i])
+        .map(|i| records[i].clone())
+        .collect();
+    let (mut block, _) = net.propose(&honest[..500]).unwrap();
+    net.state.rollback_block();
+    block.records[250] = records[433].bytes.clone();
+    let decoded = chain::decode_records(&block, 4096).unwrap();
+    let flags = chain::verify_signatures(&mut net.state, &decoded);
+    assert_eq!(flags.iter().filter(|b| !**b).count(), 1);
+    let before = net.state.state_hash;
+    match chain::check_block(&mut net.state, &block, &decoded, &flags, &net.store) {
+        Err(ChainError::Invalid(BlockError::Record { index, refusal, .. })) => {
+            assert_eq!(index, 250);
+            assert_eq!(refusal.code(), "signer.bad_signature");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(net.state.state_hash, before);
+    assert!(!net.state.has_open_block());
+}

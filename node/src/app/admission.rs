@@ -41,7 +41,7 @@ impl AdmitError {
 /// with one result per record, in order.
 pub struct Admission {
     /// Each record, and whether its signature was already checked
-    /// strictly (see [`submit`]).
+    /// (see [`submit`]).
     pub records: Vec<(Record, bool)>,
     pub reply: Option<tokio::sync::oneshot::Sender<Vec<Result<(), AdmitError>>>>,
 }

@@ -72,7 +72,7 @@ impl App {
     }
 
     /// Signature flags for a block's records: those in our pool were
-    /// checked strictly at admission; the others are checked now.
+    /// checked at admission; the others are checked now.
     pub(super) fn verified(&mut self, records: &[Record]) -> Vec<bool> {
         let mut flags = self.pool.lock().known(records.iter().map(|r| r.id));
         let todo: Vec<usize> = (0..records.len()).filter(|i| !flags[*i]).collect();

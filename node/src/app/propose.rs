@@ -41,7 +41,7 @@ impl App {
         };
         let started = std::time::Instant::now();
         let mut candidates = self.pool.lock().oldest(max + max / 10 + 16);
-        // Every pool record passed the strict signature check at admission
+        // Every pool record passed the signature check at admission
         // (its id is the hash of its whole bytes).
         let mut verified = vec![true; candidates.len()];
         if self.fault == Some(Fault::BadSignature) {

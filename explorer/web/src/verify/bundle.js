@@ -280,7 +280,7 @@ export function bundleSteps(genesis) {
       throw err;
     }
     if (!verifyRecordSignature(record, gHash))
-      throw new BundleError('bundle.record_signature', at, 'record signature is not strictly valid');
+      throw new BundleError('bundle.record_signature', at, 'record signature is not valid (Ed25519, ZIP-215 rule of §4)');
     const { leaf_index: index, tree_size: size, path } = P.proof;
     if (BigInt(size) !== BigInt(block.header.log_size))
       throw new BundleError('bundle.proof_size', at, `proof for log size ${size}, header has ${block.header.log_size}`);

@@ -1,11 +1,11 @@
 // Commit certificates (docs/SPEC.md §7.2) and checkpoints (§7.4).
 //
-// Every signature is checked one by one with the strict rule of §4 (verifyStrictDetailed); no
-// batch equation. Powers are summed as BigInt, so `3·P > 2·T` is exact for any u64 powers.
+// Every signature is checked one by one with the ZIP-215 rule of §4 (verifySignatureDetailed); no
+// batch equation (the ledger may batch; under ZIP-215 that gives the same verdicts). Powers are summed as BigInt, so `3·P > 2·T` is exact for any u64 powers.
 
 import { compareBytes, equalBytes, toHex } from './bytes.js';
 import { encode } from './codec.js';
-import { headerHash, signingMessage, verifyStrict, verifyStrictDetailed } from './crypto.js';
+import { headerHash, signingMessage, verifySignature, verifySignatureDetailed } from './crypto.js';
 
 /**
  * A refused certificate. `code` is one of (§13.3 C4, in §7.2's order):
@@ -14,15 +14,16 @@ import { headerHash, signingMessage, verifyStrict, verifyStrictDetailed } from '
  *   'certificate.unknown_validator'  an entry's validator is not in V
  *   'certificate.duplicate_signer'   an entry's validator appeared earlier in C
  *   'certificate.invalid_key'        the validator's public key in V is not a point (§4 step 1)
- *   'certificate.bad_signature'      an entry's signature is not strictly valid
+ *   'certificate.bad_signature'      an entry's signature is not valid (§4, ZIP-215)
  *   'certificate.no_quorum'          3·P ≤ 2·T
  * `index` is the offending entry of C.signatures (null for the height, header and quorum checks).
  *
  * §7.2 does not define `invalid_key`, and §13.3 C4 lists it after `bad_signature`. What is done
  * here is what the Rust verifier does (ledger/core/src/block.rs `CommitCertificate::verify`): per
- * entry, unknown → duplicate → the validator's key must decode as a point (`VerifyingKey::from_bytes`;
- * a small-order key is NOT invalid_key, verify_strict refuses it as a bad signature) → the
- * signature. A set followed from genesis by records the chain accepted never holds such a key.
+ * entry, unknown → duplicate → the validator's key must decode as a point (`Verifier::parse`,
+ * ed25519-zebra `VerificationKey::try_from`; a small-order or non-canonical key that decodes is
+ * NOT invalid_key, and the ZIP-215 rule itself accepts such keys) → the signature. A set followed
+ * from genesis by records the chain accepted holds only member keys (§4), so none of these arise.
  */
 export class CertificateError extends Error {
   constructor(code, message, index = null) {
@@ -64,7 +65,7 @@ export function verifyCertificate(cert, header, height, set, genesisHash) {
   const byAddress = new Map(validators.map((v) => [toHex(v.address), v]));
   let total = 0n;
   for (const v of validators) total += BigInt(v.power);
-  // 2. each entry, in order: known, not repeated, strictly valid.
+  // 2. each entry, in order: known, not repeated, a valid signature.
   const seen = new Set();
   let power = 0n;
   cert.signatures.forEach((entry, i) => {
@@ -83,7 +84,7 @@ export function verifyCertificate(cert, header, height, set, genesisHash) {
       validator: entry.validator,
     };
     const message = signingMessage('vote', genesisHash, encode('VoteBody', vote));
-    const result = verifyStrictDetailed(v.public_key, message, entry.signature);
+    const result = verifySignatureDetailed(v.public_key, message, entry.signature);
     if (!result.ok) {
       if (result.reason === 'public_key_not_a_point')
         throw new CertificateError('certificate.invalid_key', `validator ${addr}'s key is not a point`, i);
@@ -102,10 +103,10 @@ export function witnessMessage(checkpoint, genesisHash) {
   return signingMessage('witness', genesisHash, encode('Checkpoint', checkpoint));
 }
 
-/** Index of the first witness signature of a SignedCheckpoint that is not strictly valid, or -1. */
+/** Index of the first witness signature of a SignedCheckpoint that is not valid (§4), or -1. */
 export function firstBadWitness(signed, genesisHash) {
   const message = witnessMessage(signed.checkpoint, genesisHash);
-  return signed.witnesses.findIndex((w) => !verifyStrict(w.witness, message, w.signature));
+  return signed.witnesses.findIndex((w) => !verifySignature(w.witness, message, w.signature));
 }
 
 /** Whether `signed.checkpoint` equals Checkpoint::of(signed.header) (§7.4 rule 1), as bytes. */

@@ -179,26 +179,29 @@ export function verifyWriteSetProof(proof, height, headerStateHash) {
 }
 
 // =============================================================================================
-// Ed25519: strict verification with exactly the semantics of ed25519-dalek 2.2 `verify_strict`
-// (SPEC §4), as the ledger calls it: `VerifyingKey::from_bytes(pk)` then
-// `verify_strict(msg, &Signature::from_bytes(sig))` (`crypto::Verifier`, in
-// ledger/core/src/crypto.rs, formerly ledger/src/crypto.rs).
+// Ed25519: the signature rule of SPEC §4 is ZIP-215, with exactly the semantics of ed25519-zebra
+// 4.2 as the ledger calls it: `VerificationKey::try_from(pk)` then
+// `vk.verify(&Signature::from_bytes(sig), msg)` (`crypto::Verifier` in ledger/core/src/crypto.rs),
+// and the same verdicts from its batch verifier. Member keys obey a stricter rule on top
+// (memberKeyProblem below).
 //
-// What dalek does, read from the sources in ~/.cargo/registry/src/index.crates.io-*/ (paths
-// below are relative to that folder; the workspace builds ed25519-dalek with features alloc,
-// batch, default, fast, merlin, pem, pkcs8, rand_core, std, zeroize — NOT legacy_compatibility,
-// per target/debug/.fingerprint — and curve25519-dalek without legacy_compatibility):
+// What ed25519-zebra does, read from the sources in ~/.cargo/registry/src/index.crates.io-*/
+// (paths below are relative to that folder; Cargo.lock: ed25519-zebra 4.2.0 on
+// curve25519-dalek 4.1.3, ed25519 2.2.3, sha2):
 //
-//  D1 Signature parsing. ed25519-2.2.3/src/lib.rs:313-322 `Signature::from_bytes` just splits the
-//     64 bytes into R (first 32) and s (last 32); nothing is validated there (lib.rs:296-300).
+//  Z1 Signature parsing. zebra's `Signature` is `ed25519::Signature` (ed25519-zebra-4.2.0/src/
+//     lib.rs:18); ed25519-2.2.3/src/lib.rs:313-322 `Signature::from_bytes` just splits the 64 bytes
+//     into R (first 32) and s (last 32), r_bytes / s_bytes (341-348) return them; nothing is
+//     validated there.
 //
-//  D2 Public key. ed25519-dalek-2.2.0/src/verifying.rs:165-173 `VerifyingKey::from_bytes`:
-//     A = CompressedEdwardsY(bytes).decompress(), error iff that fails. No canonicity check, no
-//     small-order check; the ORIGINAL 32 bytes are kept as `compressed` (line 166, 172) and are
-//     what gets hashed (D6). This happens before verify_strict can run, so an undecodable A is
-//     the first refusal.
+//  Z2 Public key. ed25519-zebra-4.2.0/src/verification_key.rs:158-173 `TryFrom<VerificationKeyBytes>
+//     for VerificationKey`: A = CompressedEdwardsY(bytes).decompress(), Error::MalformedPublicKey
+//     iff that fails (164-166). No canonicity check, no small-order check, no torsion check
+//     ("non-canonical encodings MUST be accepted", 162-163). The ORIGINAL 32 bytes are kept as
+//     `A_bytes` (169) and are what gets hashed (Z5); −A is kept for the equation (170). This
+//     happens before verify can run, so an undecodable A is the first refusal.
 //
-//  D3 Point decompression. curve25519-dalek-4.1.3/src/edwards.rs:194-203 `decompress`, step_1
+//  Z3 Point decompression. curve25519-dalek-4.1.3/src/edwards.rs:194-203 `decompress`, step_1
 //     (209-220) and step_2 (223-240):
 //     - y = FieldElement::from_bytes(bytes) (on this 64-bit target FieldElement is
 //       backend/serial/u64/field.rs FieldElement51, src/field.rs:65): from_bytes
@@ -213,40 +216,58 @@ export function verifyWriteSetProof(proof, height, headerStateHash) {
 //       x = 0 with the sign bit set, −0 = 0, so the encoding is ACCEPTED as the same point.
 //     Decompression fails only when (y² − 1)/(d·y² + 1) is not a square.
 //
-//  D4 verify_strict, ed25519-dalek-2.2.0/src/verifying.rs:357-380, in this order:
-//     a. line 362: InternalSignature::try_from → signature.rs:151-162 from_bytes, where
-//        check_scalar (signature.rs:88-96, the version built without legacy_compatibility)
-//        requires Scalar::from_canonical_bytes(s) (curve25519-dalek-4.1.3/src/scalar.rs:261-265:
-//        bit 255 clear, and is_canonical, scalar.rs:1134-1136: s == reduce(s), reduce at
-//        1125-1130). So s ≥ ℓ is refused, including s + ℓ (which still has bit 255 clear).
-//     b. lines 364-367: R = decompress(R bytes) (D3), refused if that fails.
-//     c. line 370: refused if R.is_small_order() || A.is_small_order().
-//     d. lines 374-379: expected_R = RCompute::compute(..) and accept iff expected_R == R, an
-//        equality of CompressedEdwardsY, which derives PartialEq on its [u8; 32]
-//        (edwards.rs:164-165): a comparison of the 32 BYTES.
+//  Z4 verify_prehashed, verification_key.rs:262-283, in this order:
+//     a. lines 264-265: s = Scalar::from_canonical_bytes(s bytes), else InvalidSignature.
+//        curve25519-dalek-4.1.3/src/scalar.rs:261-265: bit 255 clear AND is_canonical
+//        (scalar.rs:1134-1136: s == reduce(s), reduce at 1125-1130). So s must be < ℓ as a
+//        256-bit integer: s + ℓ (bit 255 still clear) and anything with bit 255 set are refused.
+//     b. lines 267-269: R = decompress(R bytes) (Z3), else InvalidSignature. Small-order R and
+//        non-canonical R encodings are accepted.
+//     c. line 276: R' = vartime_double_scalar_mul_basepoint(k, −A, s) = k·(−A) + s·B
+//        (edwards.rs:902-908); line 278: accept iff (R − R').mul_by_cofactor().is_identity(),
+//        i.e. [8](R − (s·B − k·A)) = identity: the COFACTORED equation. mul_by_cofactor is
+//        mul_by_pow_2(3) (edwards.rs:1187-1189); is_identity is ct_eq with the identity
+//        (traits.rs:41-48, edwards.rs:409-418, 482-493: a comparison of projective points, so
+//        of POINTS, never of encodings). The cofactorless equation s·B − k·A = R (which
+//        verify_strict used, comparing canonical bytes) is never checked.
 //
-//  D5 is_small_order, edwards.rs:1227-1229: mul_by_cofactor() (8·P, edwards.rs:1187-1189)
-//     is the identity. is_torsion_free, edwards.rs:1257-1259: ℓ·P is the identity.
-//
-//  D6 RCompute, verifying.rs:518-555: SHA-512 over R's original 32 bytes (line 534), then A's
-//     original 32 bytes (line 535, `key.compressed`, D2), then the message (543-545); no prefix
-//     when there is no prehash context (527-532). k = Scalar::from_hash = the 64-byte digest
+//  Z5 k, verification_key.rs:249-257 `verify`: SHA-512 over R's 32 bytes as given
+//     (signature.r_bytes(), line 252), then A's 32 bytes as given (`A_bytes`, Z2, line 253),
+//     then the message (254); no prefix or context. k = Scalar::from_hash = the 64-byte digest
 //     read little-endian mod ℓ (scalar.rs:671-678, from_bytes_mod_order_wide 250-252).
-//     R' = vartime_double_scalar_mul_basepoint(k, −A, s) = k·(−A) + s·B (lines 550-553), then
-//     .compress() (edwards.rs:566-575): y·Z⁻¹ as_bytes, which is canonical (fully reduced,
-//     u64/field.rs:365-368), with the sign bit = is_negative(x) (never set for x = 0). Hence a
-//     non-canonical R encoding can never match, and the equation is the cofactorless one.
 //
-//  D7 Consequences used by the test vectors (test/gen-ed25519-vectors.js, strict.json):
-//     - verify_strict does NOT require A to be torsion-free: A = a·B + T with T ≠ 0 of small
-//       order is not itself of small order, and a signature s = r + k·a verifies iff k·T = 0
-//       (probability 1/ord(T) over messages). SPEC §4's member-key rule refuses such keys
-//       separately (isTorsionFreeKey below; ledger check_member_key = D5 both ways).
-//     - R with a torsion component (R = R0 + T) is not of small order, so only the cofactorless
-//       equation refuses it (R' = R0 ≠ R).
-//     - R = identity with s = k·a satisfies the equation (R' = identity) but D4c refuses it.
+//  Z6 Batch. ed25519-zebra-4.2.0/src/batch.rs: Item::from (86-98) computes k as in Z5;
+//     Verifier::verify (146-215) decodes each A (180-182) and R (187-189) as in Z3, requires
+//     from_canonical_bytes(s) (190-191), draws a random 128-bit z per signature and accepts iff
+//     [8](−Σ z·s·B + Σ z·k·A + Σ z·R) = identity (205-210). Each term is the cofactored equation
+//     of Z4c times z, so a batch of signatures that each pass Z4 passes, and a batch holding one
+//     that fails Z4 fails except with negligible probability over the z (batch.rs:10-18:
+//     ZIP-215 "ensures that batch verification agrees with individual verification").
+//     This verifier checks signatures one at a time; it has no batch equation.
 //
-// Below, decompression is written out to follow D3 step by step (instead of relying on
+//  Z7 is_small_order, edwards.rs:1227-1229: mul_by_cofactor() is the identity.
+//     is_torsion_free, edwards.rs:1257-1259: ℓ·P is the identity. compress, edwards.rs:566-575:
+//     canonical y (u64/field.rs:365-368, fully reduced) with the sign bit = is_negative(x) (never
+//     set for x = 0). The ledger's member-key rule (`check_member_key`, ledger/core/src/crypto.rs)
+//     uses these three: the key must decode (Z2/Z3), `compress()` must give back the same 32
+//     bytes, and the point must be neither of small order nor carry a torsion component.
+//
+//  Z8 Consequences used by the test vectors (test/gen-ed25519-vectors.js, zip215.json):
+//     - small-order A (weak keys, e.g. the identity) and small-order R are ACCEPTED: with both
+//       of small order and s = 0, [8](R + k·A) = identity for every k and message (the 196-case
+//       grid of ed25519-zebra tests/small_order.rs, over the 14 encodings of small-order points).
+//     - under a key A = a·B + T with a torsion component T, s = r + k·a verifies for EVERY k
+//       (R − R' = k·T); an R = r·B + T is accepted likewise (R − R' = T). Only the member-key
+//       rule refuses such keys; such R are simply valid.
+//     - non-canonical encodings (y + p for y < 19, x = 0 with the sign bit set) decode, and k is
+//       over the bytes as given; a verifier that hashed canonical re-encodings would differ.
+//     - s ≥ ℓ is refused even when s − ℓ would verify.
+//     - every non-canonical encoding decodes to a point of small order or one with a torsion
+//       component (the y + p points for y ∈ {2, …, 18} that exist all have one), so for member
+//       keys the canonical check only decides WHICH refusal is reported (test/ed25519.test.js
+//       checks this over all 26 non-canonical encodings).
+//
+// Below, decompression is written out to follow Z3 step by step (instead of relying on
 // @noble/curves' own decoder options), and @noble/curves supplies only the group arithmetic.
 
 const Point = ed25519.Point;
@@ -287,7 +308,7 @@ function sqrtRatioI(u, v) {
 }
 
 /**
- * CompressedEdwardsY::decompress exactly as dalek (D3): returns a @noble/curves Point, or null.
+ * CompressedEdwardsY::decompress exactly as dalek (Z3): returns a @noble/curves Point, or null.
  * Accepts y ≥ p (reduced mod p) and a set sign bit with x = 0.
  */
 export function decompressPoint(bytes) {
@@ -300,28 +321,31 @@ export function decompressPoint(bytes) {
   return Point.fromAffine({ x, y });
 }
 
-/** dalek is_small_order (D5): 8·P is the identity. */
+/** [8]P (dalek mul_by_cofactor, Z4c/Z7). */
+const mulByCofactor = (point) => point.double().double().double();
+
+/** dalek is_small_order (Z7): 8·P is the identity. */
 function isSmallOrder(point) {
-  return point.double().double().double().is0();
+  return mulByCofactor(point).is0();
 }
 
-/** dalek is_torsion_free (D5): ℓ·P is the identity, computed as (ℓ − 1)·P + P. */
+/** dalek is_torsion_free (Z7): ℓ·P is the identity, computed as (ℓ − 1)·P + P. */
 function isTorsionFree(point) {
   return point.multiplyUnsafe(L - 1n).add(point).is0();
 }
 
 /**
- * ed25519-dalek 2.2 `VerifyingKey::from_bytes(pk)?.verify_strict(msg, &Signature::from_bytes(sig))`
- * with the refusal reason: { ok: true } or { ok: false, reason } where reason is one of
- *   'public_key_not_a_point'  D2: A does not decompress
- *   'non_canonical_s'         D4a: s ≥ ℓ (including any s with bit 255 set)
- *   'r_not_a_point'           D4b: R does not decompress
- *   'small_order_r'           D4c: R is of small order
- *   'small_order_public_key'  D4c: A is of small order (weak key)
- *   'equation'                D4d: canonical encoding of s·B − k·A ≠ the R bytes
- * in dalek's order (dalek reports D4b–D4d all as one `Verify` error; the split is ours).
+ * ed25519-zebra 4.2 `VerificationKey::try_from(pk)?.verify(&Signature::from_bytes(sig), msg)`
+ * (ZIP-215, SPEC §4) with the refusal reason: { ok: true } or { ok: false, reason } where reason
+ * is one of
+ *   'public_key_not_a_point'  Z2: A does not decompress
+ *   'non_canonical_s'         Z4a: s ≥ ℓ (including any s with bit 255 set)
+ *   'r_not_a_point'           Z4b: R does not decompress
+ *   'equation'                Z4c: [8](R − (s·B − k·A)) is not the identity
+ * in zebra's order (zebra reports Z4a–Z4c all as one InvalidSignature; the split is ours).
+ * Small-order or torsioned A and R, and non-canonical encodings of them, are not refusals.
  */
-export function verifyStrictDetailed(publicKey, message, signature) {
+export function verifySignatureDetailed(publicKey, message, signature) {
   assertBytes(publicKey, 'public key', 32);
   assertBytes(message, 'message');
   assertBytes(signature, 'signature', 64);
@@ -332,34 +356,46 @@ export function verifyStrictDetailed(publicKey, message, signature) {
   if (s >= L) return { ok: false, reason: 'non_canonical_s' };
   const R = decompressPoint(rBytes);
   if (R === null) return { ok: false, reason: 'r_not_a_point' };
-  if (isSmallOrder(R)) return { ok: false, reason: 'small_order_r' };
-  if (isSmallOrder(A)) return { ok: false, reason: 'small_order_public_key' };
-  // k = SHA-512(R bytes ‖ A bytes ‖ M) mod ℓ, over the bytes as given (D6).
+  // k = SHA-512(R bytes ‖ A bytes ‖ M) mod ℓ, over the bytes as given (Z5).
   const k = bytesToBigIntLE(sha512(concat(rBytes, publicKey, message))) % L;
-  const expected = Point.BASE.multiplyUnsafe(s).add(A.negate().multiplyUnsafe(k));
-  if (!equalBytes(expected.toBytes(), rBytes)) return { ok: false, reason: 'equation' };
+  // R' = s·B − k·A; the cofactored equation [8](R − R') = identity (Z4c).
+  const rPrime = Point.BASE.multiplyUnsafe(s).add(A.negate().multiplyUnsafe(k));
+  if (!isSmallOrder(R.subtract(rPrime))) return { ok: false, reason: 'equation' };
   return { ok: true };
 }
 
-/** Whether `signature` is valid over `message` under `publicKey` by the rule of SPEC §4. */
-export function verifyStrict(publicKey, message, signature) {
-  return verifyStrictDetailed(publicKey, message, signature).ok;
+/** Whether `signature` is valid over `message` under `publicKey` by the rule of SPEC §4 (ZIP-215). */
+export function verifySignature(publicKey, message, signature) {
+  return verifySignatureDetailed(publicKey, message, signature).ok;
 }
 
 /**
- * SPEC §4's member-key rule (genesis, AdmitMember, RotateKey new key): the key decodes, is not of
- * small order, and ℓ·A = identity (ledger `check_member_key`: from_bytes, then is_small_order and
- * is_torsion_free, D2/D5).
+ * SPEC §4's member-key rule (genesis, AdmitMember, RotateKey new key), in the order of the
+ * ledger's `check_member_key` (Z7): null if `publicKey` may belong to a member, else
+ *   'public_key_not_a_point'  it does not decompress (Z3)
+ *   'non_canonical_key'       it is not the canonical encoding of its point (compress() differs)
+ *   'small_order_key'         the point is of small order (8·A = identity; a weak key)
+ *   'torsion_key'             the point has a small-order component (ℓ·A ≠ identity)
+ * (the ledger reports the last two as one WeakKey error).
  */
-export function isTorsionFreeKey(publicKey) {
+export function memberKeyProblem(publicKey) {
   assertBytes(publicKey, 'public key', 32);
   const A = decompressPoint(publicKey);
-  return A !== null && !isSmallOrder(A) && isTorsionFree(A);
+  if (A === null) return 'public_key_not_a_point';
+  if (!equalBytes(A.toBytes(), publicKey)) return 'non_canonical_key';
+  if (isSmallOrder(A)) return 'small_order_key';
+  if (!isTorsionFree(A)) return 'torsion_key';
+  return null;
 }
 
-/** Strict check of a signature in one of the §3 domains. */
+/** Whether `publicKey` satisfies SPEC §4's member-key rule (memberKeyProblem gives the reason). */
+export function isMemberKey(publicKey) {
+  return memberKeyProblem(publicKey) === null;
+}
+
+/** Signature check (ZIP-215, §4) of a message in one of the §3 domains. */
 export function verifyDomain(domain, genesisHashBytes, body, publicKey, signature) {
-  return verifyStrict(publicKey, signingMessage(domain, genesisHashBytes, body), signature);
+  return verifySignature(publicKey, signingMessage(domain, genesisHashBytes, body), signature);
 }
 
 /**

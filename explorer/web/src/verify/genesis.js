@@ -6,7 +6,7 @@
 // values, not on the TOML text (genesis/README.md "The genesis hash").
 
 import { concat, equalBytes, fromHex } from './bytes.js';
-import { isTorsionFreeKey } from './crypto.js';
+import { memberKeyProblem } from './crypto.js';
 
 // ---------------------------------------------------------------------------------------------
 // base58btc (Bitcoin alphabet, no multibase prefix)
@@ -72,6 +72,13 @@ export function nodeKeyToPeerId(nodeKey) {
 // ---------------------------------------------------------------------------------------------
 // Genesis TOML → Genesis value
 
+/** What genesis says about a key memberKeyProblem refuses (the ledger's CryptoError texts). */
+const MEMBER_KEY_PROBLEMS = {
+  public_key_not_a_point: 'not a valid Edwards point',
+  non_canonical_key: 'not the canonical encoding of its point',
+  small_order_key: 'a point of small order (weak key)',
+  torsion_key: 'has a small-order component (weak key)',
+};
 const ROLES = { bureau: 'Bureau', charity: 'Charity', lottery_centre: 'LotteryCentre', auditor: 'Auditor' };
 const PARAM_FIELDS = [
   ['max_record_bytes', 'u32'],
@@ -121,9 +128,10 @@ function string(v, field) {
  * `genesis_time` must be an offset date-time, i.e. a Date). Applies the structural rules of
  * genesis/README.md that this value depends on — unknown fields refused, all-or-nothing
  * [params], roles, 64-hex-digit keys, Ed25519 peer ids, UTC time kept to the millisecond — and
- * the key rule (torsion-free, not small order, unique); it does not re-check every policy rule of
- * `Genesis::from_toml` (USCC check characters, bp sums, …), which the ledger enforced when it
- * accepted the file. Its use is to recompute the genesis hash a light client binds to.
+ * the member-key rule of §4 (canonical, not of small order, torsion-free) with unique keys; it
+ * does not re-check every policy rule of `Genesis::from_toml` (USCC check characters, bp sums,
+ * …), which the ledger enforced when it accepted the file. Its use is to recompute the genesis
+ * hash a light client binds to.
  */
 export function genesisFromToml(doc) {
   onlyKeys(doc, ['chain_id', 'genesis_time', 'params', 'members', 'games'], '');
@@ -162,7 +170,8 @@ export function genesisFromToml(doc) {
     const keyHex = string(m.public_key, `${at}.public_key`);
     if (!/^[0-9a-fA-F]{64}$/.test(keyHex)) fail(`${at}.public_key`, 'expected 64 hex digits');
     const publicKey = fromHex(keyHex);
-    if (!isTorsionFreeKey(publicKey)) fail(`${at}.public_key`, 'not a torsion-free Ed25519 key');
+    const problem = memberKeyProblem(publicKey);
+    if (problem !== null) fail(`${at}.public_key`, MEMBER_KEY_PROBLEMS[problem]);
     const lower = keyHex.toLowerCase();
     if (seen.has(lower)) fail(`${at}.public_key`, 'used by another member');
     seen.add(lower);

@@ -3,7 +3,7 @@
 //   bytes   hex, concatenation, equality, LE32/LE64
 //   codec   strict canonical bincode decode/encode of every §2 structure
 //   crypto  BLAKE3, signing messages, ids and hashes, state hash and write-set proofs (§9.3),
-//           strict Ed25519 (dalek verify_strict)
+//           Ed25519 signatures (ZIP-215, as ed25519-zebra) and the member-key rule
 //   merkle  RFC 9162 inclusion / consistency proofs (§6), generic over the hash
 //   genesis genesis TOML value → Genesis, libp2p peer ids ↔ node keys
 //   fields  §8.1 Record::from_bytes: size, strict decoding, stateless field checks
@@ -50,9 +50,10 @@ export {
   stateHash,
   verifyWriteSetProof,
   decompressPoint,
-  verifyStrict,
-  verifyStrictDetailed,
-  isTorsionFreeKey,
+  verifySignature,
+  verifySignatureDetailed,
+  isMemberKey,
+  memberKeyProblem,
   verifyDomain,
   verifyRecordSignature,
   ED25519,
