@@ -36,6 +36,11 @@ use shanlian_ledger::types::*;
 use shanlian_ledger::verify::{verify_store_with, VerifyOptions};
 use std::time::{Duration, Instant};
 
+/// The allocator of the binaries that apply and replay chains
+/// (shanlian-node, shanlian): what is measured here is what they run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const BLOCK: usize = 2_000;
 const CHARITIES: [&str; 3] = ["charity-federation", "red-cross", "one-foundation"];
 
