@@ -410,7 +410,9 @@ mod tests {
                 let results = a
                     .records
                     .into_iter()
-                    .map(|(r, ok)| crate::app::admit(&mut state, &p2, &[], r, ok, clock))
+                    .map(|(r, ok)| {
+                        crate::app::admit(&mut state, &p2, &[], r, ok, clock).map(|_| ())
+                    })
                     .collect();
                 if let Some(reply) = a.reply {
                     let _ = reply.send(results);

@@ -43,6 +43,9 @@ pub struct Metrics {
     /// Gossip batches dropped because their peer (or all peers) had too
     /// many in admission.
     pub gossip_batches_dropped: Counter,
+    /// Records answered pending although already in the block under check
+    /// (applied, not committed): before, these were refused as duplicates.
+    pub pending_from_open_block: Counter,
     /// Blocks checked by the last on-demand check of recent blocks, and
     /// 1 when it passed.
     pub self_check_blocks: Gauge,
@@ -66,6 +69,7 @@ impl Metrics {
             peers: Family::default(),
             fault: Gauge::default(),
             gossip_batches_dropped: Counter::default(),
+            pending_from_open_block: Counter::default(),
             self_check_blocks: Gauge::default(),
             self_check_ok: Gauge::default(),
         };
@@ -109,6 +113,11 @@ impl Metrics {
                     "gossip_batches_dropped",
                     "Gossip batches dropped: their peer (or all peers) had too many in admission",
                     c.gossip_batches_dropped,
+                );
+                r.register(
+                    "pending_from_open_block",
+                    "Records admitted as pending while the block under check already held them",
+                    c.pending_from_open_block,
                 );
                 r.register(
                     "self_check_blocks",

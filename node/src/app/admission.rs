@@ -137,14 +137,18 @@ impl App {
             .open
             .as_ref()
             .map_or(&[], |(_, tr)| tr.record_ids.as_slice());
-        admit(
+        let how = admit(
             &mut self.state,
             &self.pool,
             open,
             record,
             signature_ok,
             now(),
-        )
+        )?;
+        if how == Admitted::FromOpenBlock {
+            self.metrics.pending_from_open_block.inc();
+        }
+        Ok(())
     }
 }
 
@@ -164,20 +168,32 @@ pub fn admit(
     record: Record,
     signature_ok: bool,
     now: shanlian_ledger::types::Timestamp,
-) -> Result<(), AdmitError> {
+) -> Result<Admitted, AdmitError> {
     if pool.lock().contains(&record.id) {
-        return Ok(());
+        return Ok(Admitted::AlreadyPooled);
     }
-    match state.admit_checked(&record, now, signature_ok) {
-        Ok(()) => {}
+    let how = match state.admit_checked(&record, now, signature_ok) {
+        Ok(()) => Admitted::New,
         // Same id, same bytes: its signature was checked with that block.
         Err(shanlian_ledger::ApplyError::Refused(Refusal::Duplicate(id))) if open.contains(&id) => {
+            Admitted::FromOpenBlock
         }
         Err(shanlian_ledger::ApplyError::Refused(r)) => return Err(AdmitError::Refused(r)),
         Err(shanlian_ledger::ApplyError::Fault(f)) => return Err(AdmitError::Fault(f)),
-    }
+    };
     pool.lock().insert(record)?;
-    Ok(())
+    Ok(how)
+}
+
+/// How [`admit`] took a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admitted {
+    /// Into the pool.
+    New,
+    /// It was in the pool already.
+    AlreadyPooled,
+    /// Into the pool, although the block under check holds it.
+    FromOpenBlock,
 }
 
 #[cfg(test)]
@@ -209,11 +225,21 @@ mod tests {
             admit(state, &pool, &[], d.clone(), true, now),
             Err(AdmitError::Refused(Refusal::Duplicate(_)))
         ));
-        admit(state, &pool, &tr.record_ids, d.clone(), true, now).unwrap();
+        assert_eq!(
+            admit(state, &pool, &tr.record_ids, d.clone(), true, now).unwrap(),
+            Admitted::FromOpenBlock
+        );
         assert!(pool.lock().contains(&d.id));
+        assert_eq!(
+            admit(state, &pool, &tr.record_ids, d.clone(), true, now).unwrap(),
+            Admitted::AlreadyPooled
+        );
         // From gossip, unchecked: the same bytes, checked with the block.
         let pool2 = SharedPool::new(Pool::new(100, 1 << 20));
-        admit(state, &pool2, &tr.record_ids, d.clone(), false, now).unwrap();
+        assert_eq!(
+            admit(state, &pool2, &tr.record_ids, d.clone(), false, now).unwrap(),
+            Admitted::FromOpenBlock
+        );
         assert!(pool2.lock().contains(&d.id));
         state.rollback_block();
 

@@ -205,3 +205,150 @@ async fn an_idle_network_makes_heartbeat_blocks_only() {
         "a record on an idle network took {took:?}"
     );
 }
+
+/// A record that the block under check already holds is pending, never
+/// refused (issue 11, item 3). Node 3 takes no part in record gossip (it
+/// listens for gossip where nobody dials and dials nobody), so it learns of
+/// the records submitted to node 0 only from blocks. Each record is also
+/// submitted to node 3, at a delay spread over 1.5 s after node 0 took it:
+/// before its block (node 3 pools it), while node 3 checks the block
+/// holding it (the race), or after the commit. Every answer must be
+/// "accepted", except a duplicate refusal for a record node 3 has already
+/// committed (asked right after the answer); node 3 counts the records it
+/// answered from a block under check, and that count must not be zero, so
+/// the race did happen (phases of 2,000 records repeat until it has, at
+/// most six). All records commit exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_in_a_block_under_check_is_pending_not_refused() {
+    let mut net = Net::new(4, 0);
+    let config = net.path().join("node-3/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("gossip_listen") {
+                "gossip_listen = \"/ip4/127.0.0.1/tcp/0\"".to_string()
+            } else if l.starts_with("gossip_peers") {
+                "gossip_peers = []".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&config, text).unwrap();
+    net.start_all(0..4).await;
+
+    // Phases of 2,000 records until node 3 has answered some from a block
+    // under check (timing on a shared machine varies), at most six.
+    let mut records = Vec::new();
+    let (mut refused_committed, mut accepted_at_3, mut from_open) = (0, 0, 0.0);
+    for phase in 0..6 {
+        let batch_of = net.donations(&format!("OPEN{phase}"), 2_000);
+        let first = records.len();
+        records.extend(batch_of);
+        // (milliseconds from the phase's start, node, record index)
+        let mut plan: Vec<(u64, usize, usize)> = Vec::new();
+        for (g, group) in (first..records.len())
+            .collect::<Vec<_>>()
+            .chunks(400)
+            .enumerate()
+        {
+            let at = g as u64 * 300;
+            for &i in group {
+                plan.push((at, 0, i));
+                plan.push((at + (i as u64 * 37) % 1_500, 3, i));
+            }
+        }
+        plan.sort();
+        let start = std::time::Instant::now();
+        let mut next = 0;
+        while next < plan.len() {
+            let now = start.elapsed().as_millis() as u64;
+            for node in [0, 3] {
+                let due: Vec<usize> = plan[next..]
+                    .iter()
+                    .take_while(|(t, _, _)| *t <= now)
+                    .filter(|(_, n, _)| *n == node)
+                    .map(|(_, _, i)| *i)
+                    .collect();
+                if due.is_empty() {
+                    continue;
+                }
+                let batch: Vec<_> = due.iter().map(|&i| records[i].clone()).collect();
+                let v: serde_json::Value = net
+                    .client
+                    .post(format!("{}/v1/records/batch", net.http(node)))
+                    .body(crate::net::batch_body(&batch))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let refused = v["refused"].as_array().unwrap();
+                if node == 0 {
+                    assert!(refused.is_empty(), "node 0 refused: {v}");
+                    continue;
+                }
+                accepted_at_3 += v["accepted"].as_u64().unwrap();
+                for r in refused {
+                    let index = r["index"].as_u64().unwrap() as usize;
+                    let id = batch[index].id.to_hex();
+                    let status: serde_json::Value = net
+                        .client
+                        .get(format!("{}/v1/records/{id}", net.http(3)))
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    assert!(
+                        r["code"] == "record.duplicate" && status["status"] == "committed",
+                        "node 3 refused a record it has not committed: {r}, now {status}"
+                    );
+                    refused_committed += 1;
+                }
+            }
+            while next < plan.len() && plan[next].0 <= now {
+                next += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        net.wait_committed(3, &records[first..], 300).await;
+        let metrics = net
+            .client
+            .get(net.metrics_url(3))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        from_open = metrics
+            .lines()
+            .find(|l| l.starts_with("shanlian_pending_from_open_block_total"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|x| x.parse().ok())
+            .unwrap_or_else(|| panic!("no shanlian_pending_from_open_block_total in\n{metrics}"));
+        if from_open > 0.0 {
+            break;
+        }
+    }
+    eprintln!(
+        "node 3: {accepted_at_3} accepted ({from_open} from a block under check), \
+         {refused_committed} refused as already committed, of {} records",
+        records.len()
+    );
+    assert!(
+        from_open > 0.0,
+        "no submission met a block under check in six phases: the race was not tested"
+    );
+    net.stop_all();
+    let stores = net.check_stores(&[0, 1, 2, 3]);
+    let ids = committed_ids(&stores[3]);
+    let unique: HashSet<_> = ids.iter().collect();
+    assert_eq!(ids.len(), records.len(), "each record exactly once");
+    assert_eq!(unique.len(), records.len());
+}
