@@ -330,6 +330,8 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             tracker.height.load(Ordering::Relaxed),
             Instant::now(),
         );
+        let steps_url = format!("http://127.0.0.1:{}/metrics", args.base_port as usize + 150);
+        let s1 = scrape_steps(&client, &steps_url).await;
         let cpu1: Vec<Option<f64>> = children.0.iter().map(|c| cpu_seconds(c.id())).collect();
         let me1 = cpu_seconds(std::process::id());
         let deadline = t1 + Duration::from_secs(args.seconds);
@@ -378,6 +380,8 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             "{}",
             serde_json::json!({"bench": "network_throughput", "validators": args.validators, "stopped": args.stopped, "propose_timeout_ms": args.propose_timeout_ms, "seconds": secs.round(), "records": c2 - c1, "blocks": h2 - h1, "records_per_block": if h2 > h1 { ((c2 - c1) / (h2 - h1)) as f64 } else { 0.0 }, "records_per_s": rate.round(), "exhausted": exhausted, "commit_latency_ms_p50": percentile(&saturated, 0.5).round(), "commit_latency_ms_p99": percentile(&saturated, 0.99).round(), "node_cores_busy": node_cpu, "client_cores_busy": client_cpu})
         );
+        let s2 = scrape_steps(&client, &steps_url).await;
+        print_steps("throughput", &s1, &s2);
 
         // Latency at a steady `latency_load` of that rate, on fresh records
         // (signed while the network idles, outside the measurement).
@@ -393,6 +397,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        let s3 = scrape_steps(&client, &steps_url).await;
         let t3 = Instant::now();
         let tick = Duration::from_millis(100);
         let per_tick = ((paced * 0.1).ceil() as usize).max(1);
@@ -427,6 +432,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             "{}",
             serde_json::json!({"bench": "network_latency", "load": args.latency_load, "offered_records_per_s": paced.round(), "seconds": (t4 - t3).as_secs_f64().round(), "samples": lat.len(), "commit_latency_ms_p50": percentile(&lat, 0.5).round(), "commit_latency_ms_p99": percentile(&lat, 0.99).round()})
         );
+        print_steps("latency", &s3, &scrape_steps(&client, &steps_url).await);
         println!(
             "{}",
             serde_json::json!({"bench": "network", "validators": args.validators, "stopped": args.stopped, "propose_timeout_ms": args.propose_timeout_ms, "records_per_s": rate.round(), "commit_latency_ms_p50": percentile(&lat, 0.5).round(), "commit_latency_ms_p99": percentile(&lat, 0.99).round(), "bound_records_per_s": bound.round(), "ratio": ((rate / bound) * 100.0).round() / 100.0, "single_bound_records_per_s": single_bound.round(), "single_ratio": ((rate / single_bound) * 100.0).round() / 100.0, "latency_at_records_per_s": paced.round(), "latency_load": args.latency_load})
@@ -455,4 +461,90 @@ fn single_verify_rate(gh: &Hash32, records: &[Record]) -> f64 {
     });
     debug_assert!(ok);
     records.len() as f64 / t.elapsed().as_secs_f64()
+}
+
+/// Node 0's `shanlian_step_seconds` sums and counts, by step.
+async fn scrape_steps(
+    client: &reqwest::Client,
+    url: &str,
+) -> std::collections::BTreeMap<String, (f64, f64)> {
+    match async { client.get(url).send().await?.text().await }.await {
+        Ok(text) => parse_steps(&text),
+        Err(_) => Default::default(),
+    }
+}
+
+/// `shanlian_step_seconds` sums and counts, by step, from the text
+/// exposition format.
+fn parse_steps(text: &str) -> std::collections::BTreeMap<String, (f64, f64)> {
+    let mut out = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        let (kind, rest) = if let Some(r) = line.strip_prefix("shanlian_step_seconds_sum{") {
+            (0, r)
+        } else if let Some(r) = line.strip_prefix("shanlian_step_seconds_count{") {
+            (1, r)
+        } else {
+            continue;
+        };
+        let Some(step) = rest
+            .split("step=\"")
+            .nth(1)
+            .and_then(|t| t.split('"').next())
+        else {
+            continue;
+        };
+        let Some(v) = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) else {
+            continue;
+        };
+        let e = out.entry(step.to_string()).or_insert((0.0, 0.0));
+        if kind == 0 {
+            e.0 = v;
+        } else {
+            e.1 = v;
+        }
+    }
+    out
+}
+
+/// One JSON line: node 0's mean milliseconds and count per step of a
+/// height between two scrapes.
+fn print_steps(
+    phase: &str,
+    before: &std::collections::BTreeMap<String, (f64, f64)>,
+    after: &std::collections::BTreeMap<String, (f64, f64)>,
+) {
+    let mut mean = serde_json::Map::new();
+    let mut count = serde_json::Map::new();
+    for (step, (sum, n)) in after {
+        let (s0, n0) = before.get(step).copied().unwrap_or((0.0, 0.0));
+        if n - n0 > 0.0 {
+            mean.insert(step.clone(), (((sum - s0) / (n - n0)) * 1e4).round().into());
+            count.insert(step.clone(), (n - n0).into());
+        }
+    }
+    // Tenths of milliseconds, then shown in milliseconds.
+    for v in mean.values_mut() {
+        *v = (v.as_f64().unwrap_or(0.0) / 10.0).into();
+    }
+    println!(
+        "{}",
+        serde_json::json!({"bench": "network_steps", "phase": phase, "node": 0, "mean_ms": mean, "count": count})
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn step_sums_and_counts_are_read_from_the_exposition() {
+        let text = "# HELP shanlian_step_seconds Seconds per step\n\
+            shanlian_step_seconds_sum{moniker=\"node-0\",step=\"commit\"} 1.5\n\
+            shanlian_step_seconds_count{moniker=\"node-0\",step=\"commit\"} 3\n\
+            shanlian_step_seconds_bucket{moniker=\"node-0\",step=\"commit\",le=\"0.5\"} 1\n\
+            shanlian_step_seconds_sum{step=\"check\",moniker=\"node-0\"} 0.25\n\
+            shanlian_height{moniker=\"node-0\"} 7\n";
+        let steps = super::parse_steps(text);
+        assert_eq!(steps.len(), 2);
+        assert_eq!(steps["commit"], (1.5, 3.0));
+        assert_eq!(steps["check"], (0.25, 0.0));
+    }
 }

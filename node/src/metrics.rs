@@ -17,6 +17,11 @@ pub const GOSSIP: &str = "gossip";
 
 type Labels = Vec<(String, String)>;
 
+/// 0.5 ms to ~8 s.
+fn step_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 15))
+}
+
 /// One node's metrics (cheap to clone: every metric is shared).
 #[derive(Clone, Debug)]
 pub struct Metrics {
@@ -50,6 +55,13 @@ pub struct Metrics {
     /// 1 when it passed.
     pub self_check_blocks: Gauge,
     pub self_check_ok: Gauge,
+    /// Seconds spent in each step of a height on the application loop:
+    /// `propose` (building our block), `check` (checking a proposed one),
+    /// `persist` (making a proposed or checked block durable before the
+    /// engine hears of it), `commit` (all of committing a decided block),
+    /// within it `commit_write` (the store batch) and `commit_flush` (the
+    /// fsync).
+    pub step_seconds: Family<Labels, Histogram>,
 }
 
 impl Metrics {
@@ -72,6 +84,7 @@ impl Metrics {
             pending_from_open_block: Counter::default(),
             self_check_blocks: Gauge::default(),
             self_check_ok: Gauge::default(),
+            step_seconds: Family::new_with_constructor(step_histogram),
         };
         let c = m.clone();
         SharedRegistry::global()
@@ -125,12 +138,24 @@ impl Metrics {
                     c.self_check_blocks,
                 );
                 r.register(
+                    "step_seconds",
+                    "Seconds per step of a height on the application loop, by step (propose, check, persist, commit)",
+                    c.step_seconds.clone(),
+                );
+                r.register(
                     "self_check_ok",
                     "1 when the last check of recent blocks passed",
                     c.self_check_ok,
                 );
             });
         m
+    }
+
+    /// Records how long one step of a height took (see `step_seconds`).
+    pub fn step(&self, step: &str, started: std::time::Instant) {
+        self.step_seconds
+            .get_or_create(&vec![("step".to_string(), step.to_string())])
+            .observe(started.elapsed().as_secs_f64());
     }
 
     /// Sets the connected-peer gauge of one swarm.

@@ -271,9 +271,13 @@ impl App {
                 let hash = match self.own.get(&r) {
                     Some(h) => *h,
                     None => {
+                        let started = std::time::Instant::now();
                         let h = self.build_block(timeout)?;
+                        self.metrics.step("propose", started);
                         if let Some(block) = self.blocks.get(&h) {
+                            let started = std::time::Instant::now();
                             self.persist_own(height.0, r, block)?;
+                            self.metrics.step("persist", started);
                         }
                         self.own.insert(r, h);
                         h
@@ -315,7 +319,9 @@ impl App {
             AppMsg::Decided {
                 certificate, reply, ..
             } => {
+                let started = std::time::Instant::now();
                 self.commit(&certificate)?;
+                self.metrics.step("commit", started);
                 let _ = reply.send(());
             }
             AppMsg::Finalized { reply, .. } => {
@@ -478,7 +484,10 @@ impl App {
         let validity = if self.open.as_ref().is_some_and(|(h, _)| *h == hash) {
             Validity::Valid
         } else {
-            self.check(hash, &block, Some(now()))?
+            let started = std::time::Instant::now();
+            let validity = self.check(hash, &block, Some(now()))?;
+            self.metrics.step("check", started);
+            validity
         };
         let seen = persist::Seen {
             round,
@@ -487,7 +496,9 @@ impl App {
             valid: validity == Validity::Valid,
             block,
         };
+        let started = std::time::Instant::now();
         self.persist_seen(next, &hash, &seen)?;
+        self.metrics.step("persist", started);
         self.blocks.insert(hash, seen.block);
         let value = ProposedValue {
             height: Height(next),
@@ -554,8 +565,12 @@ impl App {
                 Some(ours.header_hash),
             );
         }
+        let started = std::time::Instant::now();
         chain::commit(&mut self.state, &self.store, &block, &ours, &tr)?;
+        self.metrics.step("commit_write", started);
+        let started = std::time::Instant::now();
         self.store.flush()?;
+        self.metrics.step("commit_flush", started);
 
         let (pool_len, pool_bytes) = {
             let mut pool = self.pool.lock();
