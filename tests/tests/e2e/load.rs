@@ -295,15 +295,9 @@ async fn a_record_in_a_block_under_check_is_pending_not_refused() {
                 for r in refused {
                     let index = r["index"].as_u64().unwrap() as usize;
                     let id = batch[index].id.to_hex();
-                    let status: serde_json::Value = net
-                        .client
-                        .get(format!("{}/v1/records/{id}", net.http(3)))
-                        .send()
-                        .await
-                        .unwrap()
-                        .json()
-                        .await
-                        .unwrap();
+                    let status = net
+                        .get_json(&format!("{}/v1/records/{id}", net.http(3)))
+                        .await;
                     assert!(
                         r["code"] == "record.duplicate" && status["status"] == "committed",
                         "node 3 refused a record it has not committed: {r}, now {status}"
@@ -317,21 +311,9 @@ async fn a_record_in_a_block_under_check_is_pending_not_refused() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         net.wait_committed(3, &records[first..], 300).await;
-        let metrics = net
-            .client
-            .get(net.metrics_url(3))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        from_open = metrics
-            .lines()
-            .find(|l| l.starts_with("shanlian_pending_from_open_block_total"))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|x| x.parse().ok())
-            .unwrap_or_else(|| panic!("no shanlian_pending_from_open_block_total in\n{metrics}"));
+        from_open = net
+            .metric(3, "shanlian_pending_from_open_block_total")
+            .await;
         if from_open > 0.0 {
             break;
         }

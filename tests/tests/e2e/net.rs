@@ -287,14 +287,7 @@ impl Net {
     }
 
     pub async fn health(&self, i: usize) -> serde_json::Value {
-        self.client
-            .get(format!("{}/health", self.http(i)))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.get_json(&format!("{}/health", self.http(i))).await
     }
 
     /// Waits until node `i` has committed height `h`.
@@ -313,17 +306,42 @@ impl Net {
         }
     }
 
-    /// Record ids of committed block `h` on node `i`.
-    pub async fn block_ids(&self, i: usize, h: u64) -> Vec<String> {
-        let v: serde_json::Value = self
-            .client
-            .get(format!("{}/v1/blocks/{h}", self.http(i)))
+    /// GET `url` as JSON (whatever the status).
+    pub async fn get_json(&self, url: &str) -> serde_json::Value {
+        self.client
+            .get(url)
             .send()
             .await
             .unwrap()
             .json()
             .await
+            .unwrap()
+    }
+
+    /// The value of metric `name` (a line `name{labels} value`) on node
+    /// `i`'s metrics port.
+    pub async fn metric(&self, i: usize, name: &str) -> f64 {
+        let text = self
+            .client
+            .get(self.metrics_url(i))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
             .unwrap();
+        text.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|x| x.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} on node {i}'s metrics:\n{text}"))
+    }
+
+    /// Record ids of committed block `h` on node `i`.
+    pub async fn block_ids(&self, i: usize, h: u64) -> Vec<String> {
+        let v = self
+            .get_json(&format!("{}/v1/blocks/{h}", self.http(i)))
+            .await;
         v["records"]
             .as_array()
             .unwrap_or_else(|| panic!("block {h}: {v}"))
