@@ -1,8 +1,9 @@
 //! ZIP-215 batch verification (ed25519-zebra, the rule Zcash and CometBFT
-//! use for consensus: batch and single verdicts agree) against the rule the
-//! ledger uses today — strict single verification (ed25519-dalek
-//! `verify_strict`) — and against dalek's own batch equation, each on all
-//! cores, same signatures, same run. One JSON object per line.
+//! use for consensus: batch and single verdicts agree; the ledger's rule
+//! since issue 11, SPEC §4) against the ledger's first rule — strict single
+//! verification (ed25519-dalek `verify_strict`) — and against dalek's own
+//! batch equation, each on all cores, same signatures, same run: the
+//! measurement behind the change of rule. One JSON object per line.
 //!
 //!     cargo run --release -p shanlian-ledger --example zip215 [SIGNATURES] [SIGNERS]
 //!
