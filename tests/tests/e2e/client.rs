@@ -313,6 +313,7 @@ async fn a_verifiable_draw_on_a_real_network() {
     let (code, v, out) = as_member(AUDITOR, &["lottery", "settle", "E2E-DRAW-1", "--wait"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(v["status"], "committed", "{out}");
+    let settled_at = v["height"].as_u64().unwrap();
     // Anyone recomputes it from the certified chain, with the disclosed set.
     let (code, v, out) = as_member(
         0,
@@ -410,7 +411,12 @@ async fn a_verifiable_draw_on_a_real_network() {
             .contains("not the one the draw committed to"),
         "{out}"
     );
-    // A second outcome is refused.
+    // A second outcome is refused, by nodes that have committed the first
+    // (the client submits through explorers 0 and 1; one may be a block
+    // behind the one that reported the first settle committed, and would
+    // then rightly answer from its own state: not ready yet).
+    net.wait_height(0, settled_at, 60).await;
+    net.wait_height(1, settled_at, 60).await;
     let (code, v, out) = as_member(CENTRE, &["lottery", "settle", "E2E-DRAW-1", "--wait"]);
     assert_ne!(code, 0, "{out}");
     assert_eq!(v["code"], "draw.settled", "{out}");
