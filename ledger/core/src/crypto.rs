@@ -73,7 +73,6 @@ pub enum CryptoError {
 #[derive(Clone, Debug)]
 pub struct Verifier {
     key: ed25519_zebra::VerificationKey,
-    bytes: PublicKey,
 }
 
 impl Verifier {
@@ -82,14 +81,12 @@ impl Verifier {
     /// belong to a member is [`check_member_key`]'s question.
     pub fn parse(key: &PublicKey) -> Result<Verifier, CryptoError> {
         ed25519_zebra::VerificationKey::try_from(key.0)
-            .map(|vk| Verifier {
-                key: vk,
-                bytes: *key,
-            })
+            .map(|key| Verifier { key })
             .map_err(|_| CryptoError::InvalidKey)
     }
+    /// The key's 32 bytes as given (ZIP-215 hashes them as given).
     pub fn public_key(&self) -> PublicKey {
-        self.bytes
+        PublicKey(self.key.into())
     }
     /// Verification of `sig` over `context || 0 || genesis || body`.
     pub fn verify(
@@ -151,7 +148,7 @@ pub fn verify_batch(items: &[SignedMessage]) -> Vec<bool> {
         .iter()
         .map(|(v, msg, sig)| {
             ed25519_zebra::batch::Item::from((
-                ed25519_zebra::VerificationKeyBytes::from(v.bytes.0),
+                ed25519_zebra::VerificationKeyBytes::from(v.key),
                 ed25519_zebra::Signature::from_bytes(&sig.0),
                 *msg,
             ))

@@ -2,7 +2,6 @@
 //! and a validator killed under load that catches up.
 
 use crate::net::{committed_ids, round_robin, Net};
-use std::collections::HashSet;
 use std::time::Duration;
 
 /// 10,000 records submitted round-robin to all four validators are each
@@ -87,13 +86,7 @@ async fn ten_thousand_records_round_robin_commit_exactly_once() {
 
     net.stop_all();
     let stores = net.check_stores(&[0, 1, 2, 3]);
-    let ids = committed_ids(&stores[0]);
-    let unique: HashSet<_> = ids.iter().collect();
-    assert_eq!(ids.len(), records.len(), "each record exactly once");
-    assert_eq!(unique.len(), records.len());
-    for r in &records {
-        assert!(unique.contains(&r.id));
-    }
+    Net::assert_exactly_once(&stores[0], &records);
     // Gossip: some record went into a block proposed by a node it was not
     // submitted to (batch k of 250 went to node k % 4).
     let node_of: std::collections::HashMap<_, usize> = (0..4)
@@ -276,16 +269,7 @@ async fn a_record_in_a_block_under_check_is_pending_not_refused() {
                     continue;
                 }
                 let batch: Vec<_> = due.iter().map(|&i| records[i].clone()).collect();
-                let v: serde_json::Value = net
-                    .client
-                    .post(format!("{}/v1/records/batch", net.http(node)))
-                    .body(crate::net::batch_body(&batch))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+                let v = net.submit_batch(node, &batch).await;
                 let refused = v["refused"].as_array().unwrap();
                 if node == 0 {
                     assert!(refused.is_empty(), "node 0 refused: {v}");
@@ -329,8 +313,5 @@ async fn a_record_in_a_block_under_check_is_pending_not_refused() {
     );
     net.stop_all();
     let stores = net.check_stores(&[0, 1, 2, 3]);
-    let ids = committed_ids(&stores[3]);
-    let unique: HashSet<_> = ids.iter().collect();
-    assert_eq!(ids.len(), records.len(), "each record exactly once");
-    assert_eq!(unique.len(), records.len());
+    Net::assert_exactly_once(&stores[3], &records);
 }

@@ -256,6 +256,17 @@ impl Net {
     /// Submits records to node `i` in one batch request; every one must be
     /// accepted.
     pub async fn submit(&self, i: usize, records: &[Record]) {
+        let v = self.submit_batch(i, records).await;
+        assert_eq!(
+            v["accepted"].as_u64(),
+            Some(records.len() as u64),
+            "node {i} refused records: {v}"
+        );
+    }
+
+    /// Submits records to node `i` in one batch request and returns its
+    /// answer, `{"accepted", "refused": [{"index", "code", "message"}]}`.
+    pub async fn submit_batch(&self, i: usize, records: &[Record]) -> serde_json::Value {
         let resp = self
             .client
             .post(format!("{}/v1/records/batch", self.http(i)))
@@ -264,12 +275,19 @@ impl Net {
             .await
             .unwrap();
         assert_eq!(resp.status(), 200);
-        let v: serde_json::Value = resp.json().await.unwrap();
-        assert_eq!(
-            v["accepted"].as_u64(),
-            Some(records.len() as u64),
-            "node {i} refused records: {v}"
-        );
+        resp.json().await.unwrap()
+    }
+
+    /// Checks that `store` holds each of `records` exactly once and
+    /// nothing else.
+    pub fn assert_exactly_once(store: &Store, records: &[Record]) {
+        let ids = committed_ids(store);
+        let unique: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(ids.len(), records.len(), "each record exactly once");
+        assert_eq!(unique.len(), records.len());
+        for r in records {
+            assert!(unique.contains(&r.id), "record {} not committed", r.id);
+        }
     }
 
     /// Node `i`'s committed height (0 if it does not answer).

@@ -101,15 +101,7 @@ async fn an_outsider_is_refused_by_both_swarms() {
 
     let h = net.height(0).await;
     assert!(h > 1);
-    let v: serde_json::Value = net
-        .client
-        .get(format!("{outsider_http}/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = net.get_json(&format!("{outsider_http}/health")).await;
     assert_eq!(v["height"], 0, "the outsider synced blocks: {v}");
     assert_eq!(v["peers"]["consensus"], 0, "{v}");
     assert_eq!(v["peers"]["gossip"], 0, "{v}");
