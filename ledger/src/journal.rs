@@ -32,6 +32,18 @@ impl<K: Eq + Hash + Clone + bincode::Encode, V: Clone + bincode::Encode> Table<K
     pub fn contains(&self, k: &K) -> bool {
         self.map.contains_key(k)
     }
+    /// Inserts `v` at `k` if `k` holds nothing (one lookup); otherwise
+    /// changes nothing and returns `v`.
+    pub fn insert_new(&mut self, k: K, v: V) -> Result<(), V> {
+        match self.map.entry(k) {
+            std::collections::hash_map::Entry::Occupied(_) => Err(v),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                self.undo.push((e.key().clone(), None));
+                e.insert(v);
+                Ok(())
+            }
+        }
+    }
     pub fn put(&mut self, k: K, v: V) {
         let old = self.map.insert(k.clone(), v);
         self.undo.push((k, old));
@@ -158,6 +170,30 @@ mod tests {
         after.sort();
         assert_eq!(after, before);
         assert_eq!(t.mark(), mark);
+    }
+
+    /// `insert_new` fills an empty key with one journal entry, and leaves
+    /// a taken key, and the journal, exactly as they were.
+    #[test]
+    fn insert_new_only_fills_empty_keys() {
+        let mut t: Table<u32, u64> = Table::new(0x06);
+        t.load(1, 10);
+        let mark = t.mark();
+        assert_eq!(t.insert_new(1, 11), Err(11));
+        assert_eq!(t.get(&1), Some(&10));
+        assert_eq!(t.mark(), mark);
+        assert_eq!(t.insert_new(2, 20), Ok(()));
+        assert_eq!(t.get(&2), Some(&20));
+        assert_eq!(
+            changes(&t, mark),
+            vec![(
+                crate::keys::state_key(0x06, &2u32),
+                Some(codec::encode(&20u64))
+            )]
+        );
+        t.rollback(mark);
+        assert!(!t.contains(&2));
+        assert_eq!(t.get(&1), Some(&10));
     }
 
     /// Nested marks: rolling back the inner one keeps the outer changes.

@@ -68,30 +68,32 @@ impl State {
                 }
             }
         }
-        let key = (signer, d.receipt.clone());
-        if self.tables.donations.contains(&key) {
+        let start = self.inflow_end(&d.fund);
+        let donation = Donation {
+            record: cx.rec.id,
+            fund: d.fund.clone(),
+            amount: d.amount,
+            refunded: Fen(0),
+            start,
+        };
+        // A refusal after this point rolls the whole record back.
+        if self
+            .tables
+            .donations
+            .insert_new((signer, d.receipt.clone()), donation)
+            .is_err()
+        {
             return Err(Refusal::DuplicateReceipt {
                 receipt: d.receipt.clone(),
             }
             .into());
         }
-        let start = self.inflow_end(&d.fund);
         let row = SourceRow {
             record: cx.rec.id,
             kind: SourceKind::Donation,
             amount: d.amount.0,
         };
         self.inflow(&d.fund, d.amount, row, cx.index)?;
-        self.tables.donations.put(
-            key,
-            Donation {
-                record: cx.rec.id,
-                fund: d.fund.clone(),
-                amount: d.amount,
-                refunded: Fen(0),
-                start,
-            },
-        );
         let mut overflow = None;
         self.charity_year(signer, |y| match add(y.donations, d.amount) {
             Ok(v) => y.donations = v,
