@@ -17,6 +17,11 @@
 //!   entry, trace row and index entry with the replayed ones.
 //!   `bound_records_per_s` is the raw ZIP-215 batch signature-verification
 //!   rate on all cores over the same signatures, measured in this run.
+//!   `cpu_us_per_record` and `bound_cpu_us_per_record` are the CPU time
+//!   (all threads) per record of the replay and of the bound: their
+//!   difference is the replay's work besides signatures. `cores_busy` is
+//!   how many cores the replay kept busy, and `cpu_ratio` the ratio it
+//!   would reach with every core busy.
 //! * `trace_proof`: on the replay chain, a donation's money is granted to a
 //!   project, which grants everything on to a second project, which spends
 //!   everything: the donation's trace proof (SPEC §10.6) goes two hops. It
@@ -146,6 +151,18 @@ fn sled_baseline(n: usize) -> f64 {
     n as f64 / t.elapsed().as_secs_f64()
 }
 
+/// CPU seconds this process has used on all its threads, the ended ones
+/// included (/proc/self/stat's utime + stime, in USER_HZ = 100 ticks per
+/// second on Linux); None where there is no /proc.
+fn process_cpu_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 /// The median of `n` timed runs of `f`.
 fn median<T>(n: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     let mut times = Vec::with_capacity(n);
@@ -269,6 +286,7 @@ fn main() {
                 .clone()
         })
         .collect();
+    let cpu = process_cpu_s();
     let t = Instant::now();
     let ok = (0..records.len())
         .collect::<Vec<_>>()
@@ -283,6 +301,9 @@ fn main() {
                 .all(|b| *b)
         });
     let bound = records.len() as f64 / t.elapsed().as_secs_f64();
+    let bound_cpu_us = cpu
+        .zip(process_cpu_s())
+        .map(|(a, b)| (b - a) * 1e6 / records.len() as f64);
     assert!(ok);
     drop((msgs, keys, records));
 
@@ -291,12 +312,29 @@ fn main() {
             deep,
             single_only: false,
         };
+        let cpu = process_cpu_s();
         let t = Instant::now();
         let report = verify_store_with(&net.store, None, opts, |_| {}).expect("chain verifies");
-        let rate = report.records as f64 / t.elapsed().as_secs_f64();
+        let seconds = t.elapsed().as_secs_f64();
+        let rate = report.records as f64 / seconds;
         assert_eq!(report.log_size, committed);
+        // Where the ratio comes from: CPU per record of the replay against
+        // the bound's (the difference is everything but signatures), and
+        // how many cores the replay kept busy. With every core busy the
+        // ratio would be bound_cpu / replay_cpu (`cpu_ratio`).
+        let replay_cpu_us = cpu
+            .zip(process_cpu_s())
+            .map(|(a, b)| (b - a) * 1e6 / report.records as f64);
+        let cpu_fields = match (replay_cpu_us, bound_cpu_us) {
+            (Some(r), Some(b)) => format!(
+                ",\"cpu_us_per_record\":{r:.2},\"bound_cpu_us_per_record\":{b:.2},\"cores_busy\":{:.2},\"cpu_ratio\":{:.2}",
+                r * report.records as f64 / 1e6 / seconds,
+                b / r
+            ),
+            _ => String::new(),
+        };
         println!(
-            "{{\"bench\":\"{name}\",\"records\":{},\"records_per_s\":{rate:.0},\"bound_records_per_s\":{bound:.0},\"ratio\":{:.2}}}",
+            "{{\"bench\":\"{name}\",\"records\":{},\"records_per_s\":{rate:.0},\"bound_records_per_s\":{bound:.0},\"ratio\":{:.2}{cpu_fields}}}",
             report.records,
             rate / bound
         );
