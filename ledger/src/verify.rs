@@ -214,8 +214,6 @@ pub fn verify_store_with(
     state.set_index_output(opts.deep);
     let genesis_hash = state.genesis_hash;
     let max_bytes = genesis.params.max_record_bytes as usize;
-    let mut tiles = MemTiles::new();
-    let mut log = Frontier::<Blake3Hasher>::new();
     let mut records_seen = 0u64;
     // Trace rows and index entries the replay produces, to compare with
     // what the store holds.
@@ -224,6 +222,10 @@ pub fn verify_store_with(
     // The reader decodes and signature-checks windows of blocks ahead of
     // the replay, on the rayon pool, while this thread applies.
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<Prepared>, VerifyError>>(2);
+    // Windows the replay is done with go back to the reader, which freed
+    // nothing else and allocated them: freeing is work the applying thread
+    // need not do.
+    let (done_tx, done_rx) = mpsc::channel::<Vec<Prepared>>();
     let reader_store = store.clone();
     let tip_height = tip.height;
     let pool = rayon::ThreadPoolBuilder::new()
@@ -234,12 +236,25 @@ pub fn verify_store_with(
         .name("verify-reader".into())
         .spawn(move || {
             let mut cache = HashMap::new();
+            // The log's tiles depend on nothing but the record ids in
+            // order, so they are built here, off the applying thread; a
+            // block that does not check stops the replay before its tiles
+            // matter.
+            let mut tiles = MemTiles::new();
+            let mut log = Frontier::<Blake3Hasher>::new();
             let mut h = 1;
             while h <= tip_height {
                 let mut window = Vec::new();
                 let mut n = 0;
                 while h <= tip_height && n < 8192 {
-                    match load(&reader_store, h, max_bytes) {
+                    let loaded = load(&reader_store, h, max_bytes).and_then(|l| {
+                        let leaves: Vec<[u8; 32]> = l.2.iter().map(|r| r.id.0).collect();
+                        let writes = merkle::append_batch(&mut log, &tiles, &leaves)
+                            .map_err(|e| VerifyError::Tile(e.to_string()))?;
+                        tiles.apply(writes);
+                        Ok(l)
+                    });
+                    match loaded {
                         Ok((block, cert, records)) => {
                             n += records.len().max(1);
                             let sig_ok = vec![false; records.len()];
@@ -266,7 +281,7 @@ pub fn verify_store_with(
                             });
                             let _ = tx.send(Ok(window));
                             let _ = tx.send(Err(e));
-                            return;
+                            return None;
                         }
                     }
                     h += 1;
@@ -275,15 +290,24 @@ pub fn verify_store_with(
                     check_signatures(&mut window, &genesis_hash, &mut cache, opts.single_only)
                 });
                 if tx.send(Ok(window)).is_err() {
-                    return;
+                    return None;
+                }
+                while let Ok(done) = done_rx.try_recv() {
+                    drop(done);
                 }
             }
+            drop(tx);
+            for done in done_rx {
+                drop(done);
+            }
+            Some(tiles)
         })
         .map_err(|e| VerifyError::Tip(format!("cannot start the verifier reader: {e}")))?;
 
     let result = (|| {
         for window in rx.iter() {
-            for p in window? {
+            let window = window?;
+            for p in &window {
                 let height = p.height;
                 let header = &p.block.header;
                 if header.height != height {
@@ -317,10 +341,6 @@ pub fn verify_store_with(
                         ChainError::Invalid(error) => VerifyError::Block { height, error },
                         ChainError::Fault(fault) => VerifyError::Fault { height, fault },
                     })?;
-                let leaves: Vec<[u8; 32]> = tr.record_ids.iter().map(|r| r.0).collect();
-                let writes = merkle::append_batch(&mut log, &tiles, &leaves)
-                    .map_err(|e| VerifyError::Tile(e.to_string()))?;
-                tiles.apply(writes);
                 if opts.deep {
                     derived.extend(tr.trace_groups);
                     derived.push((
@@ -343,12 +363,19 @@ pub fn verify_store_with(
                     records: records_seen,
                 });
             }
+            let _ = done_tx.send(window);
         }
         Ok(())
     })();
     drop(rx);
-    let _ = reader.join();
+    drop(done_tx);
+    let tiles = reader.join();
     result?;
+    // The reader built every tile if it read every block.
+    let tiles = tiles
+        .ok()
+        .flatten()
+        .ok_or_else(|| VerifyError::Tile("the reader stopped before the tip".into()))?;
 
     if state.height != tip.height
         || state.last_header_hash != tip.header_hash
