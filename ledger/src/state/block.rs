@@ -257,7 +257,23 @@ impl State {
             tbl.changes_since(m, &mut state_writes);
         }
         state_writes.sort_by(|a, b| a.0.cmp(&b.0));
-        let write_set = write_set_leaves(&state_writes, &open.trace);
+        let record_ids: Vec<RecordId> = open.records.iter().map(|r| r.0).collect();
+        // The log and the record root hash the record ids, the write set
+        // hashes the changes: for a large block, both at once.
+        let over_ids = || -> Result<_, BlockError> {
+            let mut log = open.log_before.clone();
+            for id in &record_ids {
+                log.push(&id.0).map_err(log_fault)?;
+            }
+            Ok((log, crate::block::record_root(&record_ids)))
+        };
+        let (write_set, over_ids) =
+            if state_writes.len() + open.trace.len() + record_ids.len() >= PARALLEL_LEAVES {
+                rayon::join(|| write_set_leaves(&state_writes, &open.trace), over_ids)
+            } else {
+                (write_set_leaves(&state_writes, &open.trace), over_ids())
+            };
+        let (log, record_root) = over_ids?;
         let state_hash =
             writeset::state_hash_from_root(&self.state_hash, height, &write_set_root(&write_set));
         // Only a store needs the rows grouped (a plain replay does not).
@@ -266,11 +282,6 @@ impl State {
         } else {
             Vec::new()
         };
-        let record_ids: Vec<RecordId> = open.records.iter().map(|r| r.0).collect();
-        let mut log = open.log_before.clone();
-        for id in &record_ids {
-            log.push(&id.0).map_err(log_fault)?;
-        }
         let index_writes = if self.index_output {
             let mut w = index_writes(open, &record_ids);
             w.push((
@@ -284,7 +295,7 @@ impl State {
         let computed = Computed {
             log_size: log.size(),
             log_root: log.root(),
-            record_root: crate::block::record_root(&record_ids),
+            record_root,
             state_hash,
             validator_set_hash: open.validator_set_hash,
         };
