@@ -20,8 +20,10 @@
 //!   `cpu_us_per_record` and `bound_cpu_us_per_record` are the CPU time
 //!   (all threads) per record of the replay and of the bound: their
 //!   difference is the replay's work besides signatures. `cores_busy` is
-//!   how many cores the replay kept busy, and `cpu_ratio` the ratio it
-//!   would reach with every core busy.
+//!   how many cores the replay kept busy, and `cpu_ratio` (bound CPU over
+//!   replay CPU) the ratio it would reach with every core busy, taking the
+//!   bound to keep every core busy (it is parallel signature checking and
+//!   nothing else). CPU time is read in 10 ms ticks.
 //! * `trace_proof`: on the replay chain, a donation's money is granted to a
 //!   project, which grants everything on to a second project, which spends
 //!   everything: the donation's trace proof (SPEC §10.6) goes two hops. It

@@ -222,9 +222,9 @@ pub fn verify_store_with(
     // The reader decodes and signature-checks windows of blocks ahead of
     // the replay, on the rayon pool, while this thread applies.
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<Prepared>, VerifyError>>(2);
-    // Windows the replay is done with go back to the reader, which freed
-    // nothing else and allocated them: freeing is work the applying thread
-    // need not do.
+    // Windows the replay is done with go back to the reader, which
+    // allocated them: freeing them there is cheaper, and is work the
+    // applying thread (the replay's bottleneck) need not do.
     let (done_tx, done_rx) = mpsc::channel::<Vec<Prepared>>();
     let reader_store = store.clone();
     let tip_height = tip.height;
@@ -371,10 +371,10 @@ pub fn verify_store_with(
     drop(done_tx);
     let tiles = reader.join();
     result?;
-    // The reader built every tile if it read every block.
+    // The reader built every tile if it read every block (it stops early
+    // only after sending an error, which `result` holds).
     let tiles = tiles
-        .ok()
-        .flatten()
+        .map_err(|_| VerifyError::Tip("the verifier reader panicked".into()))?
         .ok_or_else(|| VerifyError::Tile("the reader stopped before the tip".into()))?;
 
     if state.height != tip.height

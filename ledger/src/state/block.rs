@@ -260,20 +260,20 @@ impl State {
         let record_ids: Vec<RecordId> = open.records.iter().map(|r| r.0).collect();
         // The log and the record root hash the record ids, the write set
         // hashes the changes: for a large block, both at once.
-        let over_ids = || -> Result<_, BlockError> {
+        let hash_ids = || -> Result<_, BlockError> {
             let mut log = open.log_before.clone();
             for id in &record_ids {
                 log.push(&id.0).map_err(log_fault)?;
             }
             Ok((log, crate::block::record_root(&record_ids)))
         };
-        let (write_set, over_ids) =
+        let (write_set, ids_hashed) =
             if state_writes.len() + open.trace.len() + record_ids.len() >= PARALLEL_LEAVES {
-                rayon::join(|| write_set_leaves(&state_writes, &open.trace), over_ids)
+                rayon::join(|| write_set_leaves(&state_writes, &open.trace), hash_ids)
             } else {
-                (write_set_leaves(&state_writes, &open.trace), over_ids())
+                (write_set_leaves(&state_writes, &open.trace), hash_ids())
             };
-        let (log, record_root) = over_ids?;
+        let (log, record_root) = ids_hashed?;
         let state_hash =
             writeset::state_hash_from_root(&self.state_hash, height, &write_set_root(&write_set));
         // Only a store needs the rows grouped (a plain replay does not).
