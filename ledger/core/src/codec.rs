@@ -156,10 +156,36 @@ pub fn decode_canonical<T: bincode::Decode<()> + bincode::Encode>(
     bytes: &[u8],
 ) -> Result<T, DecodeError> {
     let value: T = decode(bytes)?;
-    if encode(&value) != bytes {
+    if !encodes_to(&value, bytes) {
         return Err(DecodeError::NonCanonical);
     }
     Ok(value)
+}
+
+/// Whether `value`'s canonical encoding is exactly `bytes`: the encoder
+/// writes into a comparison with `bytes` and stops at the first byte that
+/// differs, so nothing is allocated or copied (this runs on every record
+/// and block a node or a replay decodes).
+fn encodes_to<T: bincode::Encode>(value: &T, bytes: &[u8]) -> bool {
+    let mut m = Matching { expected: bytes };
+    bincode::encode_into_writer(value, &mut m, cfg()).is_ok() && m.expected.is_empty()
+}
+
+/// A writer that consumes `expected` as long as what is written equals it.
+struct Matching<'a> {
+    expected: &'a [u8],
+}
+
+impl bincode::enc::write::Writer for &mut Matching<'_> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+        match self.expected.strip_prefix(bytes) {
+            Some(rest) => {
+                self.expected = rest;
+                Ok(())
+            }
+            None => Err(bincode::error::EncodeError::Other("differs")),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -197,6 +223,28 @@ mod tests {
             short_type("core::option::Option<alloc::string::String>"),
             "Option<String>"
         );
+    }
+
+    #[test]
+    fn the_canonical_check_refuses_every_other_byte_string() {
+        let value = Sample {
+            a: 513,
+            b: false,
+            c: Some(9),
+            d: "捐赠".into(),
+            e: [4, 5, 6],
+        };
+        let bytes = encode(&value);
+        assert!(encodes_to(&value, &bytes));
+        for i in 0..bytes.len() {
+            let mut other = bytes.clone();
+            other[i] ^= 1;
+            assert!(!encodes_to(&value, &other), "byte {i} flipped");
+            assert!(!encodes_to(&value, &bytes[..i]), "cut to {i} bytes");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(!encodes_to(&value, &longer));
     }
 
     #[derive(Debug, PartialEq, bincode::Encode, bincode::Decode)]
