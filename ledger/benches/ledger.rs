@@ -19,7 +19,9 @@
 //!   rate on all cores over the same signatures, measured in this run.
 //!   `cpu_us_per_record` and `bound_cpu_us_per_record` are the CPU time
 //!   (all threads) per record of the replay and of the bound: their
-//!   difference is the replay's work besides signatures. `cores_busy` is
+//!   difference is the replay's work besides signatures.
+//!   `applying_cpu_us_per_record` is the part of it on the one thread that
+//!   applies blocks in order (the rest runs on all cores). `cores_busy` is
 //!   how many cores the replay kept busy, and `cpu_ratio` (bound CPU over
 //!   replay CPU) the ratio it would reach with every core busy, taking the
 //!   bound to keep every core busy (it is parallel signature checking and
@@ -157,7 +159,16 @@ fn sled_baseline(n: usize) -> f64 {
 /// included (/proc/self/stat's utime + stime, in USER_HZ = 100 ticks per
 /// second on Linux); None where there is no /proc.
 fn process_cpu_s() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    cpu_s_of("/proc/self/stat")
+}
+
+/// The same for the calling thread alone (/proc/thread-self/stat).
+fn thread_cpu_s() -> Option<f64> {
+    cpu_s_of("/proc/thread-self/stat")
+}
+
+fn cpu_s_of(path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(path).ok()?;
     let after_name = &stat[stat.rfind(')')? + 1..];
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     let utime: f64 = fields.get(11)?.parse().ok()?;
@@ -315,6 +326,7 @@ fn main() {
             single_only: false,
         };
         let cpu = process_cpu_s();
+        let main_cpu = thread_cpu_s();
         let t = Instant::now();
         let report = verify_store_with(&net.store, None, opts, |_| {}).expect("chain verifies");
         let seconds = t.elapsed().as_secs_f64();
@@ -324,12 +336,14 @@ fn main() {
         // the bound's (the difference is everything but signatures), and
         // how many cores the replay kept busy. With every core busy the
         // ratio would be bound_cpu / replay_cpu (`cpu_ratio`).
-        let replay_cpu_us = cpu
-            .zip(process_cpu_s())
-            .map(|(a, b)| (b - a) * 1e6 / report.records as f64);
-        let cpu_fields = match (replay_cpu_us, bound_cpu_us) {
-            (Some(r), Some(b)) => format!(
-                ",\"cpu_us_per_record\":{r:.2},\"bound_cpu_us_per_record\":{b:.2},\"cores_busy\":{:.2},\"cpu_ratio\":{:.2}",
+        let per_record = |a: Option<f64>, b: Option<f64>| {
+            a.zip(b).map(|(a, b)| (b - a) * 1e6 / report.records as f64)
+        };
+        let replay_cpu_us = per_record(cpu, process_cpu_s());
+        let main_cpu_us = per_record(main_cpu, thread_cpu_s());
+        let cpu_fields = match (replay_cpu_us, bound_cpu_us, main_cpu_us) {
+            (Some(r), Some(b), Some(m)) => format!(
+                ",\"cpu_us_per_record\":{r:.2},\"bound_cpu_us_per_record\":{b:.2},\"applying_cpu_us_per_record\":{m:.2},\"cores_busy\":{:.2},\"cpu_ratio\":{:.2}",
                 r * report.records as f64 / 1e6 / seconds,
                 b / r
             ),

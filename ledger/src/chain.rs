@@ -68,46 +68,56 @@ fn verify_each(
     records: &[Record],
     verifiers: &[Option<Verifier>],
 ) -> Vec<bool> {
-    use rayon::prelude::*;
-    let messages: Vec<Vec<u8>> = records
-        .par_iter()
-        .map(|r| r.signing_message(genesis_hash))
-        .collect();
-    let items: Vec<(usize, SignedMessage)> = records
+    let indexed: Vec<(&Record, Option<&Verifier>)> = records
         .iter()
         .zip(verifiers)
-        .zip(&messages)
-        .enumerate()
-        .filter_map(|(i, ((r, v), m))| {
-            v.as_ref()
-                .map(|v| (i, (v, m.as_slice(), &r.signed.signature)))
-        })
+        .map(|(r, v)| (r, v.as_ref()))
         .collect();
-    let batch: Vec<_> = items.iter().map(|(_, item)| *item).collect();
-    let verdicts = verify_in_batches(&batch, false);
-    let mut out = vec![false; records.len()];
-    for ((i, _), ok) in items.iter().zip(verdicts) {
-        out[*i] = ok;
-    }
-    out
+    verify_in_batches(genesis_hash, &indexed, false)
 }
 
-/// Verdicts for many signatures, split over all cores in batches of at
+/// Verdicts for many records' signatures (SPEC §4), each under the key
+/// paired with it (`None`: invalid), split over all cores in batches of at
 /// most [`MAX_BATCH`] (or each on its own with `single_only`: the same
-/// verdicts, slower).
-pub(crate) fn verify_in_batches(items: &[SignedMessage], single_only: bool) -> Vec<bool> {
+/// verdicts, slower). Each batch builds its own signing messages, so that
+/// work runs on all cores too and no message outlives its batch.
+pub(crate) fn verify_in_batches(
+    genesis_hash: &Hash32,
+    records: &[(&Record, Option<&Verifier>)],
+    single_only: bool,
+) -> Vec<bool> {
     use rayon::prelude::*;
-    if single_only {
-        return items
-            .par_iter()
-            .map(|(v, m, s)| v.verify_message(m, s).is_ok())
-            .collect();
-    }
     let threads = rayon::current_num_threads().max(1);
-    let chunk = items.len().div_ceil(threads).clamp(1, MAX_BATCH);
-    items
+    let chunk = records.len().div_ceil(threads).clamp(1, MAX_BATCH);
+    records
         .par_chunks(chunk)
-        .flat_map_iter(crate::crypto::verify_batch)
+        .flat_map_iter(|batch| {
+            let messages: Vec<Vec<u8>> = batch
+                .iter()
+                .map(|(r, _)| r.signing_message(genesis_hash))
+                .collect();
+            let mut at = Vec::with_capacity(batch.len());
+            let mut items: Vec<SignedMessage> = Vec::with_capacity(batch.len());
+            for (i, ((r, v), m)) in batch.iter().zip(&messages).enumerate() {
+                if let Some(v) = v {
+                    at.push(i);
+                    items.push((v, m.as_slice(), &r.signed.signature));
+                }
+            }
+            let verdicts = if single_only {
+                items
+                    .iter()
+                    .map(|(v, m, s)| v.verify_message(m, s).is_ok())
+                    .collect()
+            } else {
+                crate::crypto::verify_batch(&items)
+            };
+            let mut out = vec![false; batch.len()];
+            for (i, ok) in at.into_iter().zip(verdicts) {
+                out[i] = ok;
+            }
+            out
+        })
         .collect()
 }
 

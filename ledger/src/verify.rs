@@ -117,16 +117,33 @@ struct Prepared {
     sig_ok: Vec<bool>,
 }
 
-fn load(
-    store: &Store,
+/// One height's stored bytes, read ahead of decoding.
+struct Raw {
     height: u64,
-    max_bytes: usize,
-) -> Result<(BlockData, CommitCertificate, Vec<Record>), VerifyError> {
+    block: Vec<u8>,
+    cert: Vec<u8>,
+    header: Vec<u8>,
+}
+
+fn read_raw(store: &Store, height: u64) -> Result<Raw, VerifyError> {
     let raw = |family, what| -> Result<Vec<u8>, VerifyError> {
         store
             .raw(&t::height_key(family, height))?
             .ok_or(VerifyError::Missing { height, what })
     };
+    Ok(Raw {
+        height,
+        block: raw(t::BLOCKS, "block")?,
+        cert: raw(t::CERTIFICATES, "certificate")?,
+        header: raw(t::HEADERS, "header")?,
+    })
+}
+
+/// Decodes one height strictly, its records in parallel on the current
+/// rayon pool; a bad record is named by its index (the first, if several).
+fn decode_raw(raw: Raw, max_bytes: usize) -> Result<Prepared, VerifyError> {
+    use rayon::prelude::*;
+    let height = raw.height;
     let malformed = |what: &'static str| {
         move |e: codec::DecodeError| VerifyError::Malformed {
             height,
@@ -134,22 +151,87 @@ fn load(
             reason: e.to_string(),
         }
     };
-    let block: BlockData =
-        codec::decode_canonical(&raw(t::BLOCKS, "block")?).map_err(malformed("block"))?;
-    let cert: CommitCertificate = codec::decode_canonical(&raw(t::CERTIFICATES, "certificate")?)
-        .map_err(malformed("certificate"))?;
-    let header: Header =
-        codec::decode_canonical(&raw(t::HEADERS, "header")?).map_err(malformed("header"))?;
+    let block: BlockData = codec::decode_canonical(&raw.block).map_err(malformed("block"))?;
+    let cert: CommitCertificate =
+        codec::decode_canonical(&raw.cert).map_err(malformed("certificate"))?;
+    let header: Header = codec::decode_canonical(&raw.header).map_err(malformed("header"))?;
     if header != block.header {
         return Err(VerifyError::Link {
             height,
             reason: "header index differs from the block's header".into(),
         });
     }
-    let records = chain::decode_records(&block, max_bytes)
-        .map_err(|error| VerifyError::Block { height, error })?;
-    Ok((block, cert, records))
+    let decoded: Vec<_> = block
+        .records
+        .par_iter()
+        .map(|b| Record::from_bytes(b, max_bytes))
+        .collect();
+    let mut records = Vec::with_capacity(decoded.len());
+    for (index, r) in decoded.into_iter().enumerate() {
+        records.push(r.map_err(|refusal| VerifyError::Block {
+            height,
+            error: BlockError::RecordBytes { index, refusal },
+        })?);
+    }
+    let sig_ok = vec![false; records.len()];
+    Ok(Prepared {
+        height,
+        block,
+        cert,
+        records,
+        sig_ok,
+    })
 }
+
+/// Reads and decodes the blocks from height `*h` on, about
+/// [`WINDOW_BYTES`] of them, advancing `*h`; decoding runs on the current
+/// rayon pool. Returns the blocks that decoded, in order, and the failure
+/// that stopped the window early, if one did (the first in height order).
+fn read_window(
+    store: &Store,
+    h: &mut u64,
+    tip_height: u64,
+    max_bytes: usize,
+) -> (Vec<Prepared>, Option<VerifyError>) {
+    use rayon::prelude::*;
+    let mut raws = Vec::new();
+    let mut bytes = 0;
+    let mut failed = None;
+    while *h <= tip_height && bytes < WINDOW_BYTES {
+        match read_raw(store, *h) {
+            Ok(raw) => {
+                bytes += raw.block.len();
+                raws.push(raw);
+                *h += 1;
+            }
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    let decoded: Vec<_> = raws
+        .into_par_iter()
+        .map(|raw| decode_raw(raw, max_bytes))
+        .collect();
+    let mut window = Vec::with_capacity(decoded.len());
+    for d in decoded {
+        match d {
+            Ok(p) => window.push(p),
+            Err(e) => {
+                // An earlier height's failure comes first.
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    (window, failed)
+}
+
+/// How many bytes of blocks the reader decodes and signature-checks at a
+/// time: large enough for full signature batches on every core, small
+/// enough that the windows in flight stay a few MiB.
+const WINDOW_BYTES: usize = 2 << 20;
 
 /// Verifies every record signature of a window of blocks on all cores, in
 /// ZIP-215 batches (or one by one with `single_only`: the same verdicts,
@@ -167,23 +249,17 @@ fn check_signatures(
                 .or_insert_with(|| Verifier::parse(&r.signed.signer).ok());
         }
     }
-    let mut items = Vec::new();
-    let mut msgs = Vec::new();
-    for (bi, p) in window.iter().enumerate() {
-        for (ri, r) in p.records.iter().enumerate() {
-            msgs.push((bi, ri, r.signing_message(genesis_hash)));
+    let paired: Vec<_> = window
+        .iter()
+        .flat_map(|p| &p.records)
+        .map(|r| (r, cache.get(&r.signed.signer).and_then(Option::as_ref)))
+        .collect();
+    let mut verdicts = chain::verify_in_batches(genesis_hash, &paired, single_only).into_iter();
+    drop(paired);
+    for p in window.iter_mut() {
+        for ok in p.sig_ok.iter_mut() {
+            *ok = verdicts.next().unwrap_or(false);
         }
-    }
-    for (bi, ri, m) in &msgs {
-        let r = &window[*bi].records[*ri];
-        if let Some(Some(v)) = cache.get(&r.signed.signer) {
-            items.push(((*bi, *ri), v, m.as_slice(), &r.signed.signature));
-        }
-    }
-    let batch: Vec<_> = items.iter().map(|(_, v, m, s)| (*v, *m, *s)).collect();
-    let verdicts = chain::verify_in_batches(&batch, single_only);
-    for ((at, ..), ok) in items.iter().zip(verdicts) {
-        window[at.0].sig_ok[at.1] = ok;
     }
 }
 
@@ -232,75 +308,59 @@ pub fn verify_store_with(
         .thread_name(|i| format!("verify-sig-{i}"))
         .build()
         .map_err(|e| VerifyError::Tip(format!("cannot start verifier threads: {e}")))?;
+    // The log's tiles depend on nothing but the record ids in order, so
+    // they are built on a thread of their own, off the applying thread; a
+    // block that does not check stops the replay before its tiles matter.
+    let (ids_tx, ids_rx) = mpsc::sync_channel::<Vec<[u8; 32]>>(4);
+    let tiler = std::thread::Builder::new()
+        .name("verify-tiles".into())
+        .spawn(move || {
+            let mut tiles = MemTiles::new();
+            let mut log = Frontier::<Blake3Hasher>::new();
+            for leaves in ids_rx {
+                let writes = merkle::append_batch(&mut log, &tiles, &leaves)
+                    .map_err(|e| VerifyError::Tile(e.to_string()))?;
+                tiles.apply(writes);
+            }
+            Ok::<_, VerifyError>(tiles)
+        })
+        .map_err(|e| VerifyError::Tip(format!("cannot start the verifier tiler: {e}")))?;
     let reader = std::thread::Builder::new()
         .name("verify-reader".into())
         .spawn(move || {
             let mut cache = HashMap::new();
-            // The log's tiles depend on nothing but the record ids in
-            // order, so they are built here, off the applying thread; a
-            // block that does not check stops the replay before its tiles
-            // matter.
-            let mut tiles = MemTiles::new();
-            let mut log = Frontier::<Blake3Hasher>::new();
             let mut h = 1;
             while h <= tip_height {
-                let mut window = Vec::new();
-                let mut n = 0;
-                while h <= tip_height && n < 8192 {
-                    let loaded = load(&reader_store, h, max_bytes).and_then(|l| {
-                        let leaves: Vec<[u8; 32]> = l.2.iter().map(|r| r.id.0).collect();
-                        let writes = merkle::append_batch(&mut log, &tiles, &leaves)
-                            .map_err(|e| VerifyError::Tile(e.to_string()))?;
-                        tiles.apply(writes);
-                        Ok(l)
-                    });
-                    match loaded {
-                        Ok((block, cert, records)) => {
-                            n += records.len().max(1);
-                            let sig_ok = vec![false; records.len()];
-                            window.push(Prepared {
-                                height: h,
-                                block,
-                                cert,
-                                records,
-                                sig_ok,
-                            });
-                        }
-                        Err(e) => {
-                            // The blocks before the failure are checked and
-                            // replayed first, so the error names the height
-                            // that failed to load, not a signature of the
-                            // next block.
-                            pool.install(|| {
-                                check_signatures(
-                                    &mut window,
-                                    &genesis_hash,
-                                    &mut cache,
-                                    opts.single_only,
-                                )
-                            });
-                            let _ = tx.send(Ok(window));
-                            let _ = tx.send(Err(e));
-                            return None;
-                        }
-                    }
-                    h += 1;
-                }
+                let (mut window, failed) =
+                    pool.install(|| read_window(&reader_store, &mut h, tip_height, max_bytes));
+                let ids = window
+                    .iter()
+                    .flat_map(|p| p.records.iter().map(|r| r.id.0))
+                    .collect();
+                let _ = ids_tx.send(ids);
                 pool.install(|| {
                     check_signatures(&mut window, &genesis_hash, &mut cache, opts.single_only)
                 });
+                // The blocks before a failure are checked and replayed
+                // first, so the error names the height that failed to
+                // load, not a signature of the next block.
                 if tx.send(Ok(window)).is_err() {
-                    return None;
+                    return false;
+                }
+                if let Some(e) = failed {
+                    let _ = tx.send(Err(e));
+                    return false;
                 }
                 while let Ok(done) = done_rx.try_recv() {
                     drop(done);
                 }
             }
             drop(tx);
+            drop(ids_tx);
             for done in done_rx {
                 drop(done);
             }
-            Some(tiles)
+            true
         })
         .map_err(|e| VerifyError::Tip(format!("cannot start the verifier reader: {e}")))?;
 
@@ -369,13 +429,17 @@ pub fn verify_store_with(
     })();
     drop(rx);
     drop(done_tx);
-    let tiles = reader.join();
+    let read_all = reader.join();
+    let tiles = tiler.join();
     result?;
-    // The reader built every tile if it read every block (it stops early
-    // only after sending an error, which `result` holds).
-    let tiles = tiles
-        .map_err(|_| VerifyError::Tip("the verifier reader panicked".into()))?
-        .ok_or_else(|| VerifyError::Tile("the reader stopped before the tip".into()))?;
+    // The reader read every block unless it sent an error, which `result`
+    // holds; the tiler saw the ids of every block the reader read.
+    if !read_all.map_err(|_| VerifyError::Tip("the verifier reader panicked".into()))? {
+        return Err(VerifyError::Tile(
+            "the reader stopped before the tip".into(),
+        ));
+    }
+    let tiles = tiles.map_err(|_| VerifyError::Tip("the verifier tiler panicked".into()))??;
 
     if state.height != tip.height
         || state.last_header_hash != tip.header_hash
