@@ -308,17 +308,18 @@ pub fn verify_store_with(
         .thread_name(|i| format!("verify-sig-{i}"))
         .build()
         .map_err(|e| VerifyError::Tip(format!("cannot start verifier threads: {e}")))?;
-    // The log's tiles depend on nothing but the record ids in order, so
+    // The log's tiles depend on nothing but the records' leaf hashes (of
+    // their ids) in order, so
     // they are built on a thread of their own, off the applying thread; a
     // block that does not check stops the replay before its tiles matter.
-    let (ids_tx, ids_rx) = mpsc::sync_channel::<Vec<[u8; 32]>>(4);
+    let (leaves_tx, leaves_rx) = mpsc::sync_channel::<Vec<Hash32>>(4);
     let tiler = std::thread::Builder::new()
         .name("verify-tiles".into())
         .spawn(move || {
             let mut tiles = MemTiles::new();
             let mut log = Frontier::<Blake3Hasher>::new();
-            for leaves in ids_rx {
-                let writes = merkle::append_batch(&mut log, &tiles, &leaves)
+            for leaves in leaves_rx {
+                let writes = merkle::append_leaf_hashes(&mut log, &tiles, leaves)
                     .map_err(|e| VerifyError::Tile(e.to_string()))?;
                 tiles.apply(writes);
             }
@@ -333,11 +334,11 @@ pub fn verify_store_with(
             while h <= tip_height {
                 let (mut window, failed) =
                     pool.install(|| read_window(&reader_store, &mut h, tip_height, max_bytes));
-                let ids = window
+                let leaves = window
                     .iter()
-                    .flat_map(|p| p.records.iter().map(|r| r.id.0))
+                    .flat_map(|p| p.records.iter().map(|r| r.leaf))
                     .collect();
-                let _ = ids_tx.send(ids);
+                let _ = leaves_tx.send(leaves);
                 pool.install(|| {
                     check_signatures(&mut window, &genesis_hash, &mut cache, opts.single_only)
                 });
@@ -356,7 +357,7 @@ pub fn verify_store_with(
                 }
             }
             drop(tx);
-            drop(ids_tx);
+            drop(leaves_tx);
             for done in done_rx {
                 drop(done);
             }

@@ -756,6 +756,20 @@ pub fn append_batch<H: MerkleHasher, R: TileReader + ?Sized, L: AsRef<[u8]>>(
     reader: &R,
     leaves: &[L],
 ) -> Result<Vec<(TileId, Vec<Hash>)>, LogError> {
+    append_leaf_hashes(
+        frontier,
+        reader,
+        leaves.iter().map(|l| H::hash_leaf(l.as_ref())),
+    )
+}
+
+/// [`append_batch`] for leaves already hashed (`H::hash_leaf` of each
+/// leaf's data, in order).
+pub fn append_leaf_hashes<H: MerkleHasher, R: TileReader + ?Sized>(
+    frontier: &mut Frontier<H>,
+    reader: &R,
+    leaf_hashes: impl IntoIterator<Item = Hash>,
+) -> Result<Vec<(TileId, Vec<Hash>)>, LogError> {
     let mut next = frontier.clone();
     // The new nodes at level 8·b of each band b, in index order.
     let mut bands = vec![Vec::new(); usize::from(64 / TILE_HEIGHT)];
@@ -765,8 +779,8 @@ pub fn append_batch<H: MerkleHasher, R: TileReader + ?Sized, L: AsRef<[u8]>>(
             band.push(*h);
         }
     };
-    for leaf in leaves {
-        next.push_with(H::hash_leaf(leaf.as_ref()), &mut collect)?;
+    for leaf_hash in leaf_hashes {
+        next.push_with(leaf_hash, &mut collect)?;
     }
     let mut writes = Vec::new();
     for (band, nodes) in (0u8..).zip(bands).filter(|(_, nodes)| !nodes.is_empty()) {

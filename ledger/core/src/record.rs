@@ -460,13 +460,30 @@ pub struct Record {
     pub signed: SignedRecord,
     pub bytes: Vec<u8>,
     pub id: RecordId,
+    /// The record's leaf hash in the log and in its block's record root,
+    /// `blake3(0x00 ‖ id)` (SPEC §6): hashed once, with the id, wherever
+    /// the record is decoded (on all cores), not again by each tree.
+    pub leaf: Hash32,
 }
 
 impl Record {
     pub fn new(signed: SignedRecord) -> Record {
         let bytes = signed.to_bytes();
+        Record::with_bytes(signed, bytes)
+    }
+    /// A record from its decoded form and the bytes it was decoded from,
+    /// which must be its canonical encoding (checked, or read from a store
+    /// whose log vouches for them); hashes the id and leaf.
+    pub fn with_bytes(signed: SignedRecord, bytes: Vec<u8>) -> Record {
+        use crate::merkle::MerkleHasher as _;
         let id = RecordId::of_bytes(&bytes);
-        Record { signed, bytes, id }
+        let leaf = crate::merkle::Blake3Hasher::hash_leaf(&id.0);
+        Record {
+            signed,
+            bytes,
+            id,
+            leaf,
+        }
     }
     /// Decodes untrusted bytes: size limit first, then strict canonical
     /// decoding, then the stateless field checks.
@@ -479,11 +496,7 @@ impl Record {
         }
         let signed: SignedRecord = codec::decode_canonical(bytes)?;
         check_fields(&signed.body.payload)?;
-        Ok(Record {
-            id: RecordId::of_bytes(bytes),
-            bytes: bytes.to_vec(),
-            signed,
-        })
+        Ok(Record::with_bytes(signed, bytes.to_vec()))
     }
     /// The body bytes, which are the tail of the signing message.
     pub fn body_bytes(&self) -> &[u8] {

@@ -10,7 +10,7 @@ use shanlian_core::block::Header;
 use shanlian_core::codec;
 use shanlian_core::error::BlockError;
 use shanlian_core::keys as k;
-use shanlian_core::merkle::{Blake3Hasher, Frontier};
+use shanlian_core::merkle::{self, Blake3Hasher, Frontier};
 use shanlian_core::types::*;
 use shanlian_core::values::Location;
 use shanlian_core::writeset;
@@ -26,8 +26,9 @@ pub(super) struct OpenBlock {
     log_before: Frontier<Blake3Hasher>,
     /// Set by `finish_block`.
     log_after: Option<Frontier<Blake3Hasher>>,
-    /// Accepted records so far, with their signer keys.
-    pub records: Vec<(RecordId, PublicKey)>,
+    /// Accepted records so far, with their signer keys and log leaf
+    /// hashes.
+    pub records: Vec<(RecordId, PublicKey, Hash32)>,
     /// Trace rows of this block in order: (family, fund, position, row).
     pub trace: Vec<(u8, FundRef, u64, Vec<u8>)>,
     /// Donor commitments, (fund, record index) and (signer, record index)
@@ -258,14 +259,16 @@ impl State {
         }
         state_writes.sort_by(|a, b| a.0.cmp(&b.0));
         let record_ids: Vec<RecordId> = open.records.iter().map(|r| r.0).collect();
-        // The log and the record root hash the record ids, the write set
-        // hashes the changes: for a large block, both at once.
+        // The log and the record root share the records' leaf hashes (each
+        // hashed once, when the record was decoded); the write set hashes
+        // the changes: for a large block, both at once.
         let hash_ids = || -> Result<_, BlockError> {
+            let leaves: Vec<Hash32> = open.records.iter().map(|r| r.2).collect();
             let mut log = open.log_before.clone();
-            for id in &record_ids {
-                log.push(&id.0).map_err(log_fault)?;
+            for leaf in &leaves {
+                log.push_leaf_hash(*leaf).map_err(log_fault)?;
             }
-            Ok((log, crate::block::record_root(&record_ids)))
+            Ok((log, merkle::root_of_leaves::<Blake3Hasher>(&leaves)))
         };
         let (write_set, ids_hashed) =
             if state_writes.len() + open.trace.len() + record_ids.len() >= PARALLEL_LEAVES {

@@ -309,7 +309,7 @@ impl State {
         self.apply_payload(&cx, &body.payload, history)?;
         let index_output = self.index_output;
         let open = self.open_block()?;
-        open.records.push((rec.id, rec.signed.signer));
+        open.records.push((rec.id, rec.signed.signer, rec.leaf));
         if index_output {
             open.member_notes.push((signer, index));
             if ValidatorTracker::follows(&body.payload) {
@@ -386,7 +386,7 @@ impl State {
     /// The signer key of a committed record, or of one earlier in this block.
     fn target_signer(&self, id: &RecordId, history: &dyn History) -> Verdict<PublicKey> {
         if let Some(o) = &self.open {
-            if let Some((_, k)) = o.records.iter().find(|(r, _)| r == id) {
+            if let Some((_, k, _)) = o.records.iter().find(|(r, ..)| r == id) {
                 return Ok(*k);
             }
         }

@@ -441,7 +441,7 @@ impl Store {
         let log_index = self.log_size_at(loc.height - 1)? + u64::from(loc.index);
         self.check_leaf(log_index, &id)?;
         let signed: SignedRecord = codec::decode(&bytes)?;
-        Ok(Some(Record { signed, id, bytes }))
+        Ok(Some(Record::with_bytes(signed, bytes)))
     }
 
     /// Inclusion proof of log leaf `index` in the log of `size` leaves.

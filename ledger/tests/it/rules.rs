@@ -877,3 +877,45 @@ fn batched_signature_checks_name_each_forgery() {
     assert_eq!(net.state.state_hash, before);
     assert!(!net.state.has_open_block());
 }
+
+/// The log and a block's record root are Merkle trees over the accepted
+/// records' ids (SPEC §6, §7), whose leaf hashes each record carries from
+/// decoding: a refused record in between contributes no leaf, and the
+/// roots equal those computed from the ids alone.
+#[test]
+fn record_root_and_log_are_over_the_accepted_ids() {
+    use shanlian_ledger::merkle::{Blake3Hasher, MerkleHasher};
+    let mut net = net();
+    let fund = setup_project(&mut net, "LEAVES", "red-cross");
+    let log_before = net.state.log.clone();
+    let ok = |net: &mut DevNet, n: u64| {
+        net.sign(
+            "red-cross",
+            p::donation(ReceiptNo(format!("L{n}")), fund.clone(), 100 + n, 1),
+        )
+    };
+    let (a, b) = (ok(&mut net, 1), ok(&mut net, 2));
+    let dup = ok(&mut net, 1); // the same receipt again: refused
+    let c = ok(&mut net, 3);
+    for r in [&a, &b, &dup, &c] {
+        assert_eq!(r.leaf, Blake3Hasher::hash_leaf(&r.id.0));
+        let decoded = Record::from_bytes(&r.bytes, 1 << 20).unwrap();
+        assert_eq!(decoded.leaf, r.leaf);
+    }
+    let (block, tr) = net
+        .propose(&[a.clone(), b.clone(), dup, c.clone()])
+        .unwrap();
+    let ids = vec![a.id, b.id, c.id];
+    assert_eq!(tr.record_ids, ids);
+    assert_eq!(
+        block.header.record_root,
+        shanlian_ledger::block::record_root(&ids)
+    );
+    let mut log = log_before;
+    for id in &ids {
+        log.push(&id.0).unwrap();
+    }
+    assert_eq!(block.header.log_root, log.root());
+    assert_eq!(block.header.log_size, log.size());
+    net.state.rollback_block();
+}
