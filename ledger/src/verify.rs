@@ -24,7 +24,7 @@ use crate::state::State;
 use crate::store::{Store, StoreError};
 use crate::types::*;
 use std::collections::HashMap;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 /// Why a chain failed verification.
 #[derive(Debug, thiserror::Error)]
@@ -239,16 +239,9 @@ const WINDOW_BYTES: usize = 2 << 20;
 fn check_signatures(
     window: &mut [Prepared],
     genesis_hash: &Hash32,
-    cache: &mut HashMap<PublicKey, Option<Verifier>>,
+    cache: &Keys,
     single_only: bool,
 ) {
-    for p in window.iter() {
-        for r in &p.records {
-            cache
-                .entry(r.signed.signer)
-                .or_insert_with(|| Verifier::parse(&r.signed.signer).ok());
-        }
-    }
     let paired: Vec<_> = window
         .iter()
         .flat_map(|p| &p.records)
@@ -259,6 +252,19 @@ fn check_signatures(
     for p in window.iter_mut() {
         for ok in p.sig_ok.iter_mut() {
             *ok = verdicts.next().unwrap_or(false);
+        }
+    }
+}
+
+/// The parsed keys of every signer seen so far (`None`: not a valid key).
+type Keys = HashMap<PublicKey, Option<Verifier>>;
+
+/// Adds the window's new signers to `keys` (copying the map only if a
+/// signature check still holds the old one: new signers are rare).
+fn register_signers(window: &[Prepared], keys: &mut Arc<Keys>) {
+    for r in window.iter().flat_map(|p| &p.records) {
+        if !keys.contains_key(&r.signed.signer) {
+            Arc::make_mut(keys).insert(r.signed.signer, Verifier::parse(&r.signed.signer).ok());
         }
     }
 }
@@ -297,7 +303,7 @@ pub fn verify_store_with(
 
     // The reader decodes and signature-checks windows of blocks ahead of
     // the replay, on the rayon pool, while this thread applies.
-    let (tx, rx) = mpsc::sync_channel::<Result<Vec<Prepared>, VerifyError>>(2);
+    let (tx, rx) = mpsc::sync_channel::<Result<mpsc::Receiver<Vec<Prepared>>, VerifyError>>(2);
     // Windows the replay is done with go back to the reader, which
     // allocated them: freeing them there is cheaper, and is work the
     // applying thread (the replay's bottleneck) need not do.
@@ -306,6 +312,9 @@ pub fn verify_store_with(
     let tip_height = tip.height;
     let pool = rayon::ThreadPoolBuilder::new()
         .thread_name(|i| format!("verify-sig-{i}"))
+        // A job that panics drops its window's sender: the replay reports
+        // it as a check that stopped, rather than the process aborting.
+        .panic_handler(|_| {})
         .build()
         .map_err(|e| VerifyError::Tip(format!("cannot start verifier threads: {e}")))?;
     // The log's tiles depend on nothing but the records' leaf hashes (of
@@ -329,7 +338,7 @@ pub fn verify_store_with(
     let reader = std::thread::Builder::new()
         .name("verify-reader".into())
         .spawn(move || {
-            let mut cache = HashMap::new();
+            let mut keys = Arc::new(Keys::new());
             let mut h = 1;
             while h <= tip_height {
                 let (mut window, failed) =
@@ -339,13 +348,22 @@ pub fn verify_store_with(
                     .flat_map(|p| p.records.iter().map(|r| r.leaf))
                     .collect();
                 let _ = leaves_tx.send(leaves);
-                pool.install(|| {
-                    check_signatures(&mut window, &genesis_hash, &mut cache, opts.single_only)
+                register_signers(&window, &mut keys);
+                // The window's signatures are checked by a job of its own,
+                // and the replay waits for it in order: the reader goes on
+                // to the next window meanwhile, so the pool always has the
+                // next batches queued and no core waits out a window's
+                // last batch.
+                let (checked_tx, checked) = mpsc::sync_channel(1);
+                let keys = Arc::clone(&keys);
+                pool.spawn(move || {
+                    check_signatures(&mut window, &genesis_hash, &keys, opts.single_only);
+                    let _ = checked_tx.send(window);
                 });
                 // The blocks before a failure are checked and replayed
                 // first, so the error names the height that failed to
                 // load, not a signature of the next block.
-                if tx.send(Ok(window)).is_err() {
+                if tx.send(Ok(checked)).is_err() {
                     return false;
                 }
                 if let Some(e) = failed {
@@ -366,8 +384,10 @@ pub fn verify_store_with(
         .map_err(|e| VerifyError::Tip(format!("cannot start the verifier reader: {e}")))?;
 
     let result = (|| {
-        for window in rx.iter() {
-            let window = window?;
+        for checked in rx.iter() {
+            let window = checked?.recv().map_err(|_| {
+                VerifyError::Tip("a signature check stopped before it finished".into())
+            })?;
             for p in &window {
                 let height = p.height;
                 let header = &p.block.header;
