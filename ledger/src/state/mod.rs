@@ -401,7 +401,8 @@ impl State {
         for tbl in self.tables.all_ref() {
             tbl.entries(&mut out);
         }
-        out.sort();
+        // Keys are unique, so an unstable sort gives the one order.
+        rayon::slice::ParallelSliceMut::par_sort_unstable(&mut out[..]);
         out
     }
 }

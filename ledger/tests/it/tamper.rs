@@ -65,15 +65,21 @@ fn removed_and_extra_entries_are_detected() {
         let mut extra = key.clone();
         extra.push(0);
         net.store.put_raw(&extra, &value).unwrap();
+        let err = verify_store(&net.store, None, |_| {})
+            .unwrap_err()
+            .to_string();
         assert!(
-            verify_store(&net.store, None, |_| {}).is_err(),
-            "extra entry in family {family:#x}"
+            err.contains(&hex::encode(&extra)) && err.contains("not in the replay"),
+            "extra entry in family {family:#x}: {err}"
         );
         net.store.remove_raw(&extra).unwrap();
         net.store.remove_raw(&key).unwrap();
+        let err = verify_store(&net.store, None, |_| {})
+            .unwrap_err()
+            .to_string();
         assert!(
-            verify_store(&net.store, None, |_| {}).is_err(),
-            "missing entry in family {family:#x}"
+            err.contains(&hex::encode(&key)) && err.contains("missing"),
+            "missing entry in family {family:#x}: {err}"
         );
         net.store.put_raw(&key, &value).unwrap();
         verify_store(&net.store, None, |_| {}).unwrap();
