@@ -301,12 +301,14 @@ pub fn verify_store_with(
     // what the store holds.
     let mut derived: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
 
-    // The reader decodes and signature-checks windows of blocks ahead of
-    // the replay, on the rayon pool, while this thread applies.
+    // The reader decodes windows of blocks ahead of the replay, and has
+    // their signatures checked, on the verifier's pool, while this thread
+    // applies; it sends, in order, a channel for each window's checked
+    // blocks.
     let (tx, rx) = mpsc::sync_channel::<Result<mpsc::Receiver<Vec<Prepared>>, VerifyError>>(2);
     // Windows the replay is done with go back to the reader, which
     // allocated them: freeing them there is cheaper, and is work the
-    // applying thread (the replay's bottleneck) need not do.
+    // applying thread need not do.
     let (done_tx, done_rx) = mpsc::channel::<Vec<Prepared>>();
     let reader_store = store.clone();
     let tip_height = tip.height;
@@ -317,10 +319,10 @@ pub fn verify_store_with(
         .panic_handler(|_| {})
         .build()
         .map_err(|e| VerifyError::Tip(format!("cannot start verifier threads: {e}")))?;
-    // The log's tiles depend on nothing but the records' leaf hashes (of
-    // their ids) in order, so
-    // they are built on a thread of their own, off the applying thread; a
-    // block that does not check stops the replay before its tiles matter.
+    // The log's tiles depend on nothing but the records' leaf hashes in
+    // order, so they are built on a thread of their own, off the applying
+    // thread; a block that does not check stops the replay before its
+    // tiles matter.
     let (leaves_tx, leaves_rx) = mpsc::sync_channel::<Vec<Hash32>>(4);
     let tiler = std::thread::Builder::new()
         .name("verify-tiles".into())
