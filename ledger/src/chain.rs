@@ -60,7 +60,7 @@ pub fn verify_record_signatures(genesis_hash: &Hash32, records: &[Record]) -> Ve
 /// The most signatures in one batch: past ~1,000 the multiscalar
 /// multiplication gains little, and a smaller batch bounds the work one
 /// bad signature adds.
-const MAX_BATCH: usize = 1024;
+pub const MAX_BATCH: usize = 1024;
 
 /// Record `i`'s signature under `verifiers[i]`, in batches on all cores.
 fn verify_each(
