@@ -140,9 +140,8 @@ fn read_raw(store: &Store, height: u64) -> Result<Raw, VerifyError> {
 }
 
 /// Decodes one height strictly, its records in parallel on the current
-/// rayon pool; a bad record is named by its index (the first, if several).
+/// rayon pool ([`chain::decode_records`]).
 fn decode_raw(raw: Raw, max_bytes: usize) -> Result<Prepared, VerifyError> {
-    use rayon::prelude::*;
     let height = raw.height;
     let malformed = |what: &'static str| {
         move |e: codec::DecodeError| VerifyError::Malformed {
@@ -161,18 +160,8 @@ fn decode_raw(raw: Raw, max_bytes: usize) -> Result<Prepared, VerifyError> {
             reason: "header index differs from the block's header".into(),
         });
     }
-    let decoded: Vec<_> = block
-        .records
-        .par_iter()
-        .map(|b| Record::from_bytes(b, max_bytes))
-        .collect();
-    let mut records = Vec::with_capacity(decoded.len());
-    for (index, r) in decoded.into_iter().enumerate() {
-        records.push(r.map_err(|refusal| VerifyError::Block {
-            height,
-            error: BlockError::RecordBytes { index, refusal },
-        })?);
-    }
+    let records = chain::decode_records(&block, max_bytes)
+        .map_err(|error| VerifyError::Block { height, error })?;
     let sig_ok = vec![false; records.len()];
     Ok(Prepared {
         height,
@@ -456,7 +445,7 @@ pub fn verify_store_with(
     let tiles = tiler.join();
     result?;
     // The reader read every block unless it sent an error, which `result`
-    // holds; the tiler saw the ids of every block the reader read.
+    // holds; the tiler saw the leaf hashes of every block the reader read.
     if !read_all.map_err(|_| VerifyError::Tip("the verifier reader panicked".into()))? {
         return Err(VerifyError::Tile(
             "the reader stopped before the tip".into(),

@@ -919,3 +919,32 @@ fn record_root_and_log_are_over_the_accepted_ids() {
     assert_eq!(block.header.log_size, log.size());
     net.state.rollback_block();
 }
+
+/// A block's records decode on all cores, but a block with several
+/// malformed records is refused at the first of them, with its reason.
+#[test]
+fn decoding_a_block_names_its_first_bad_record() {
+    use shanlian_ledger::{chain, BlockError};
+    let mut net = net();
+    let fund = setup_project(&mut net, "DECODE", "red-cross");
+    let recs: Vec<Record> = (0..40)
+        .map(|n| {
+            net.sign(
+                "red-cross",
+                p::donation(ReceiptNo(format!("D{n}")), fund.clone(), 100 + n, 1),
+            )
+        })
+        .collect();
+    let (mut block, _) = net.propose(&recs).unwrap();
+    net.state.rollback_block();
+    assert_eq!(chain::decode_records(&block, 4096).unwrap().len(), 40);
+    block.records[31].push(0); // trailing byte
+    block.records[17].truncate(10); // cut short
+    block.records[35] = vec![0xff; 5000]; // too large
+    match chain::decode_records(&block, 4096) {
+        Err(BlockError::RecordBytes { index: 17, refusal }) => {
+            assert_eq!(refusal.code(), "record.malformed", "{refusal}")
+        }
+        other => panic!("expected record 17 refused, got {other:?}"),
+    }
+}
