@@ -135,8 +135,29 @@ enum Command {
     },
 }
 
+/// Turns transparent huge pages off for this process (Linux; kept across
+/// exec, so the nodes a bench or a local network starts have it too).
+///
+/// mimalloc asks for huge pages, and a node churns through memory: sled
+/// copies a leaf for every insert, and blocks, records and gossip batches
+/// are short-lived. Each fresh 2 MiB the allocator touched was zeroed
+/// whole by the kernel: ~13% of the nodes' CPU in the network bench, ~2%
+/// with 4 KiB pages (docs/OPERATING.md, "Memory"). A replay, which walks
+/// large tables, is better with them, so this is the node's choice, not
+/// the allocator's build option for every binary.
+fn no_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with PR_SET_THP_DISABLE takes plain integers and
+    // changes only this process's paging policy. If it fails (a kernel
+    // before 3.15) the node runs as before, with huge pages.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 /// The program's entry point.
 pub fn main() -> ExitCode {
+    no_transparent_huge_pages();
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

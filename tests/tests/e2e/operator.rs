@@ -144,6 +144,20 @@ async fn verify_a_stopped_nodes_store() {
     let mut net = Net::new(4, 0);
     net.start_all(0..4).await;
     net.wait_height(0, 4, 60).await;
+    // A running node has transparent huge pages off (docs/OPERATING.md,
+    // "Memory"): the kernel says so for the process.
+    #[cfg(target_os = "linux")]
+    for i in 0..4 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", net.pid(i))).unwrap();
+        assert!(
+            status.lines().any(|l| l == "THP_enabled:\t0"),
+            "node {i}: {}",
+            status
+                .lines()
+                .find(|l| l.starts_with("THP"))
+                .unwrap_or("no THP_enabled line")
+        );
+    }
     net.stop(3);
     let config = net.path().join("node-3/config.toml");
     let verify = |extra: &[&str]| {
