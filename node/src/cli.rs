@@ -142,22 +142,25 @@ enum Command {
 /// copies a leaf for every insert, and blocks, records and gossip batches
 /// are short-lived. Each fresh 2 MiB the allocator touched was zeroed
 /// whole by the kernel: ~13% of the nodes' CPU in the network bench, ~2%
-/// with 4 KiB pages (docs/OPERATING.md, "Memory"). A replay, which walks
-/// large tables, is better with them, so this is the node's choice, not
-/// the allocator's build option for every binary.
-fn no_transparent_huge_pages() {
+/// with 4 KiB pages (docs/OPERATING.md, "Where a height's time goes",
+/// "Memory"). A replay, which walks large tables, is better with them, so
+/// this is the node's choice, not the allocator's build option for every
+/// binary. False if the kernel refused (before 3.15): the node then runs
+/// as before, with huge pages, and says so once logging is up.
+fn no_transparent_huge_pages() -> bool {
     #[cfg(target_os = "linux")]
     // SAFETY: prctl with PR_SET_THP_DISABLE takes plain integers and
-    // changes only this process's paging policy. If it fails (a kernel
-    // before 3.15) the node runs as before, with huge pages.
+    // changes only this process's paging policy.
     unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0
     }
+    #[cfg(not(target_os = "linux"))]
+    true
 }
 
 /// The program's entry point.
 pub fn main() -> ExitCode {
-    no_transparent_huge_pages();
+    let thp_off = no_transparent_huge_pages();
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -184,6 +187,12 @@ pub fn main() -> ExitCode {
             registry.with(fmt.with_filter(filter)).init();
         }
         crate::logging::report(complaints);
+    }
+    if !thp_off {
+        tracing::warn!(
+            "could not turn transparent huge pages off for this process; \
+             a loaded node spends more CPU zeroing memory (docs/OPERATING.md, \"Memory\")"
+        );
     }
     let result = match cli.command {
         Command::Init {
