@@ -20,6 +20,14 @@ pub struct Refused {
     pub message: String,
 }
 
+/// How often [`Nodes::wait`] asks the explorers.
+const POLL: Duration = Duration::from_millis(200);
+
+/// How long [`Nodes::wait`] gives the other explorers to commit a record one
+/// has committed (a node a block or two behind catches up well within it;
+/// a stuck one is not waited for longer).
+pub const SETTLE: Duration = Duration::from_secs(10);
+
 /// The explorers of one network, tried in order.
 #[derive(Clone)]
 pub struct Nodes {
@@ -243,54 +251,208 @@ impl Nodes {
         Err(last.unwrap_or_else(|| anyhow!("no explorer")))
     }
 
-    /// Waits until the record is committed on some node; returns (height,
-    /// index). Resubmits its bytes to the next node when the nodes asked
-    /// have not seen it for a while (a node that crashed after taking it).
+    /// Waits until the record is committed; returns (height, index).
+    /// Resubmits its bytes to the next node when the nodes asked have not
+    /// seen it for a while (a node that crashed after taking it).
+    ///
+    /// Once one node has committed it, the others that answer are given up
+    /// to [`SETTLE`] to commit it too: a command run next (a settle after a
+    /// reveal, a correction after a donation) goes to the first explorer,
+    /// which must not still be a block behind and refuse it.
     pub async fn wait(&self, id: &RecordId, bytes: &[u8], timeout: Duration) -> Result<(u64, u32)> {
+        self.wait_settled(id, bytes, timeout, SETTLE).await
+    }
+
+    /// A status answer's `status` (`None`: the node has not seen the record).
+    fn status_of(v: &Option<Value>) -> Option<&str> {
+        v.as_ref().and_then(|v| v["status"].as_str())
+    }
+
+    async fn wait_settled(
+        &self,
+        id: &RecordId,
+        bytes: &[u8],
+        timeout: Duration,
+        settle: Duration,
+    ) -> Result<(u64, u32)> {
         let start = Instant::now();
         let mut last_submit = Instant::now();
         let mut next_node = 1usize;
+        // Where it was first seen committed, and when.
+        let mut committed: Option<((u64, u32), Instant)> = None;
         loop {
-            let mut unknown_everywhere = true;
+            let mut answers = Vec::with_capacity(self.urls.len());
             for base in &self.urls {
-                let Ok(v) = self
-                    .get_at(base, &format!("/api/v1/records/{}/status", id.to_hex()))
-                    .await
-                else {
-                    continue;
-                };
-                match v["status"].as_str() {
-                    Some("committed") => {
-                        return Ok((
-                            v["height"].as_u64().unwrap_or(0),
-                            v["index"].as_u64().unwrap_or(0) as u32,
-                        ))
+                let path = format!("/api/v1/records/{}/status", id.to_hex());
+                match self.get_at(base, &path).await {
+                    Ok(v) => answers.push(Some(v)),
+                    // Up, but has not seen the record (yet).
+                    Err(e) if e.downcast_ref::<Refused>().is_some_and(|r| r.status == 404) => {
+                        answers.push(None)
                     }
-                    Some("refused") => {
-                        return Err(Refused {
-                            status: 400,
-                            code: v["code"].as_str().unwrap_or("").into(),
-                            message: v["message"].as_str().unwrap_or("").into(),
-                        }
-                        .into())
-                    }
-                    Some("expired") => bail!(
-                        "record {id} expired before a block took it: sign it again (a later --expires)"
-                    ),
-                    Some("pending") => unknown_everywhere = false,
-                    _ => {}
+                    // Unreachable: not waited for.
+                    Err(_) => {}
                 }
             }
-            if start.elapsed() > timeout {
-                bail!("record {id} was not committed within {} s; it may still be: ask `shanlian status {id}` later", timeout.as_secs());
+            if committed.is_none() {
+                if let Some(v) = answers
+                    .iter()
+                    .flatten()
+                    .find(|v| v["status"] == "committed")
+                {
+                    let at = (
+                        v["height"].as_u64().unwrap_or(0),
+                        v["index"].as_u64().unwrap_or(0) as u32,
+                    );
+                    committed = Some((at, Instant::now()));
+                } else if let Some(v) = answers.iter().flatten().find(|v| v["status"] == "refused")
+                {
+                    return Err(Refused {
+                        status: 400,
+                        code: v["code"].as_str().unwrap_or("").into(),
+                        message: v["message"].as_str().unwrap_or("").into(),
+                    }
+                    .into());
+                } else if answers
+                    .iter()
+                    .any(|v| Self::status_of(v) == Some("expired"))
+                {
+                    bail!("record {id} expired before a block took it: sign it again (a later --expires)");
+                }
             }
-            if unknown_everywhere && last_submit.elapsed() > Duration::from_secs(2) {
-                let base = &self.urls[next_node % self.urls.len()];
-                next_node += 1;
-                let _ = self.submit_at(base, bytes).await;
-                last_submit = Instant::now();
+            match committed {
+                Some((at, since)) => {
+                    let behind = answers
+                        .iter()
+                        .any(|v| Self::status_of(v) != Some("committed"));
+                    if !behind || since.elapsed() >= settle {
+                        return Ok(at);
+                    }
+                }
+                None => {
+                    if start.elapsed() > timeout {
+                        bail!("record {id} was not committed within {} s; it may still be: ask `shanlian status {id}` later", timeout.as_secs());
+                    }
+                    let unknown_everywhere = !answers
+                        .iter()
+                        .any(|v| Self::status_of(v) == Some("pending"));
+                    if unknown_everywhere && last_submit.elapsed() > Duration::from_secs(2) {
+                        let base = &self.urls[next_node % self.urls.len()];
+                        next_node += 1;
+                        let _ = self.submit_at(base, bytes).await;
+                        last_submit = Instant::now();
+                    }
+                }
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(POLL).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    /// An explorer answering every record-status request with
+    /// `answer(n)` (HTTP status, body), `n` counting its requests.
+    async fn explorer(answer: fn(u32) -> (u16, Value)) -> (String, Arc<AtomicU32>) {
+        let polls = Arc::new(AtomicU32::new(0));
+        let counter = Arc::clone(&polls);
+        let app = axum::Router::new().route(
+            "/api/v1/records/{id}/status",
+            axum::routing::get(move || {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    let (code, body) = answer(n);
+                    let code = axum::http::StatusCode::from_u16(code).expect("status");
+                    (code, axum::Json(body))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, polls)
+    }
+
+    fn committed(_: u32) -> (u16, Value) {
+        (200, json!({"status": "committed", "height": 7, "index": 1}))
+    }
+    fn pending(_: u32) -> (u16, Value) {
+        (200, json!({"status": "pending"}))
+    }
+
+    async fn wait(urls: Vec<String>, settle: Duration) -> Result<(u64, u32)> {
+        Nodes::new(urls)
+            .expect("nodes")
+            .wait_settled(&RecordId([1; 32]), b"", Duration::from_secs(20), settle)
+            .await
+    }
+
+    /// The draw e2e test's failure: the reveal was committed on node 1,
+    /// the settle that followed went to node 0, a block behind, and was
+    /// refused as not ready. `wait` now returns once node 0 has it too.
+    #[tokio::test]
+    async fn a_node_a_block_behind_is_waited_for() {
+        let (ahead, _) = explorer(committed).await;
+        let (behind, polls) = explorer(|n| match n {
+            0..=3 => pending(n),
+            _ => committed(n),
+        })
+        .await;
+        assert_eq!(wait(vec![behind, ahead], SETTLE).await.unwrap(), (7, 1));
+        assert_eq!(polls.load(Ordering::SeqCst), 5);
+    }
+
+    /// A node that has not seen the record at all (404) is behind too.
+    #[tokio::test]
+    async fn a_node_that_has_not_seen_it_is_waited_for() {
+        let (ahead, _) = explorer(committed).await;
+        let (behind, polls) = explorer(|n| match n {
+            0..=1 => (
+                404,
+                json!({"code": "record.unknown", "message": "not seen"}),
+            ),
+            _ => committed(n),
+        })
+        .await;
+        assert_eq!(wait(vec![ahead, behind], SETTLE).await.unwrap(), (7, 1));
+        assert_eq!(polls.load(Ordering::SeqCst), 3);
+    }
+
+    /// A stuck node, or an unreachable one, holds the answer up for at most
+    /// the settling time.
+    #[tokio::test]
+    async fn a_stuck_node_is_waited_for_only_so_long() {
+        let (ahead, _) = explorer(committed).await;
+        let (stuck, _) = explorer(pending).await;
+        let started = Instant::now();
+        let settle = Duration::from_millis(600);
+        let urls = vec![stuck, "http://127.0.0.1:9".into(), ahead];
+        assert_eq!(wait(urls, settle).await.unwrap(), (7, 1));
+        let took = started.elapsed();
+        assert!(took >= settle && took < settle * 4, "{took:?}");
+    }
+
+    /// A refusal is the answer unless another node committed the record.
+    #[tokio::test]
+    async fn a_refusal_is_the_answer_unless_another_node_committed_it() {
+        fn refused(_: u32) -> (u16, Value) {
+            let body = json!({"status": "refused", "code": "draw.not_ready", "message": "later"});
+            (200, body)
+        }
+        let (no, _) = explorer(refused).await;
+        let (maybe, _) = explorer(pending).await;
+        let err = wait(vec![no.clone(), maybe], SETTLE).await.unwrap_err();
+        let refusal = err.downcast_ref::<Refused>().expect("a refusal");
+        assert_eq!(refusal.code, "draw.not_ready");
+        let (yes, _) = explorer(committed).await;
+        let settle = Duration::from_millis(400);
+        assert_eq!(wait(vec![no, yes], settle).await.unwrap(), (7, 1));
     }
 }

@@ -47,7 +47,8 @@ pub struct Cli {
 #[derive(Args, Clone)]
 struct SignOpts {
     /// Wait until the record is committed (resubmitting to another node if
-    /// one fails or forgets it).
+    /// one fails or forgets it), and until the other explorers that answer
+    /// have it too (at most 10 s more), so the next command sees it.
     #[arg(long)]
     wait: bool,
     /// How long to wait, in seconds.
