@@ -356,9 +356,12 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Arc;
 
-    /// An explorer answering every record-status request with
-    /// `answer(n)` (HTTP status, body), `n` counting its requests.
-    async fn explorer(answer: fn(u32) -> (u16, Value)) -> (String, Arc<AtomicU32>) {
+    /// How a fake explorer answers its `n`th status request: (HTTP status,
+    /// body).
+    type Answer = fn(u32) -> (u16, Value);
+
+    /// An explorer answering every record-status request with `answer`.
+    async fn explorer(answer: Answer) -> (String, Arc<AtomicU32>) {
         let polls = Arc::new(AtomicU32::new(0));
         let counter = Arc::clone(&polls);
         let app = axum::Router::new().route(
@@ -396,33 +399,34 @@ mod tests {
 
     /// The draw e2e test's failure: the reveal was committed on node 1,
     /// the settle that followed went to node 0, a block behind, and was
-    /// refused as not ready. `wait` now returns once node 0 has it too.
+    /// refused as not ready. `wait` now returns once node 0 has it too,
+    /// whether node 0 still holds it as pending or has not seen it (404).
     #[tokio::test]
-    async fn a_node_a_block_behind_is_waited_for() {
-        let (ahead, _) = explorer(committed).await;
-        let (behind, polls) = explorer(|n| match n {
-            0..=3 => pending(n),
-            _ => committed(n),
-        })
-        .await;
-        assert_eq!(wait(vec![behind, ahead], SETTLE).await.unwrap(), (7, 1));
-        assert_eq!(polls.load(Ordering::SeqCst), 5);
-    }
-
-    /// A node that has not seen the record at all (404) is behind too.
-    #[tokio::test]
-    async fn a_node_that_has_not_seen_it_is_waited_for() {
-        let (ahead, _) = explorer(committed).await;
-        let (behind, polls) = explorer(|n| match n {
-            0..=1 => (
-                404,
-                json!({"code": "record.unknown", "message": "not seen"}),
-            ),
-            _ => committed(n),
-        })
-        .await;
-        assert_eq!(wait(vec![ahead, behind], SETTLE).await.unwrap(), (7, 1));
-        assert_eq!(polls.load(Ordering::SeqCst), 3);
+    async fn a_node_behind_is_waited_for() {
+        fn pending_4_times(n: u32) -> (u16, Value) {
+            if n < 4 {
+                pending(n)
+            } else {
+                committed(n)
+            }
+        }
+        fn unseen_twice(n: u32) -> (u16, Value) {
+            if n < 2 {
+                (
+                    404,
+                    json!({"code": "record.unknown", "message": "not seen"}),
+                )
+            } else {
+                committed(n)
+            }
+        }
+        let cases: [(Answer, u32); 2] = [(pending_4_times, 5), (unseen_twice, 3)];
+        for (answer, polls_until_committed) in cases {
+            let (ahead, _) = explorer(committed).await;
+            let (behind, polls) = explorer(answer).await;
+            assert_eq!(wait(vec![behind, ahead], SETTLE).await.unwrap(), (7, 1));
+            assert_eq!(polls.load(Ordering::SeqCst), polls_until_committed);
+        }
     }
 
     /// A stuck node, or an unreachable one, holds the answer up for at most
