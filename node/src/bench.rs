@@ -12,7 +12,8 @@
 //!    committed), batches round-robin to every node. Committed records are
 //!    counted from node 0's blocks after a warm-up.
 //! 3. **Latency** (`--latency-seconds`). Records are offered at a steady
-//!    `--latency-load` (default 80%) of the measured throughput; latency is from the client sending
+//!    `--latency-load` (default 80%) of the measured throughput, or at
+//!    `--latency-rate` records/s (to compare builds at one load); latency is from the client sending
 //!    a record to node 0 reporting the block that holds it (polled every
 //!    25 ms).
 //!
@@ -43,6 +44,11 @@ pub struct BenchArgs {
     /// (0 < load ≤ 1).
     #[arg(long, default_value_t = 0.8)]
     pub latency_load: f64,
+    /// The latency phase offers this many records per second instead
+    /// (overrides --latency-load): two builds compared at one load, not at
+    /// a fraction of each one's own maximum.
+    #[arg(long)]
+    pub latency_rate: Option<f64>,
     /// Records signed in advance for the throughput phase (it ends early,
     /// and says so, if they run out).
     #[arg(long, default_value_t = 720_000)]
@@ -202,6 +208,11 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         return Err(format!(
             "--latency-load is a fraction of the measured throughput, more than 0 and at most 1, not {}",
             args.latency_load
+        ));
+    }
+    if let Some(r) = args.latency_rate.filter(|r| !(r.is_finite() && *r >= 1.0)) {
+        return Err(format!(
+            "--latency-rate is records per second, at least 1, not {r}"
         ));
     }
     if 3 * running <= 2 * args.validators {
@@ -383,9 +394,13 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         let s2 = scrape_steps(&client, &steps_url).await;
         print_steps("throughput", &s1, &s2);
 
-        // Latency at a steady `latency_load` of that rate, on fresh records
-        // (signed while the network idles, outside the measurement).
-        let paced = (rate * args.latency_load).max(10.0);
+        // Latency at a steady `latency_load` of that rate (or at
+        // `latency_rate`), on fresh records (signed while the network
+        // idles, outside the measurement).
+        let paced = args
+            .latency_rate
+            .unwrap_or((rate * args.latency_load).max(10.0));
+        let load = paced / rate.max(1.0);
         let n = (paced * (args.latency_seconds as f64 + 2.0)) as usize;
         let fresh = tokio::task::spawn_blocking(move || presign(&key, &gh, &format!("{prefix}-L"), n))
             .await
@@ -430,12 +445,12 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         };
         println!(
             "{}",
-            serde_json::json!({"bench": "network_latency", "load": args.latency_load, "offered_records_per_s": paced.round(), "seconds": (t4 - t3).as_secs_f64().round(), "samples": lat.len(), "commit_latency_ms_p50": percentile(&lat, 0.5).round(), "commit_latency_ms_p99": percentile(&lat, 0.99).round()})
+            serde_json::json!({"bench": "network_latency", "load": (load * 100.0).round() / 100.0, "offered_records_per_s": paced.round(), "seconds": (t4 - t3).as_secs_f64().round(), "samples": lat.len(), "commit_latency_ms_p50": percentile(&lat, 0.5).round(), "commit_latency_ms_p99": percentile(&lat, 0.99).round()})
         );
         print_steps("latency", &s3, &scrape_steps(&client, &steps_url).await);
         println!(
             "{}",
-            serde_json::json!({"bench": "network", "validators": args.validators, "stopped": args.stopped, "propose_timeout_ms": args.propose_timeout_ms, "records_per_s": rate.round(), "commit_latency_ms_p50": percentile(&lat, 0.5).round(), "commit_latency_ms_p99": percentile(&lat, 0.99).round(), "bound_records_per_s": bound.round(), "ratio": ((rate / bound) * 100.0).round() / 100.0, "single_bound_records_per_s": single_bound.round(), "single_ratio": ((rate / single_bound) * 100.0).round() / 100.0, "latency_at_records_per_s": paced.round(), "latency_load": args.latency_load})
+            serde_json::json!({"bench": "network", "validators": args.validators, "stopped": args.stopped, "propose_timeout_ms": args.propose_timeout_ms, "records_per_s": rate.round(), "commit_latency_ms_p50": percentile(&lat, 0.5).round(), "commit_latency_ms_p99": percentile(&lat, 0.99).round(), "bound_records_per_s": bound.round(), "ratio": ((rate / bound) * 100.0).round() / 100.0, "single_bound_records_per_s": single_bound.round(), "single_ratio": ((rate / single_bound) * 100.0).round() / 100.0, "latency_at_records_per_s": paced.round(), "latency_load": (load * 100.0).round() / 100.0})
         );
         Ok(())
     });
