@@ -26,7 +26,7 @@ const POLL: Duration = Duration::from_millis(200);
 /// How long [`Nodes::wait`] gives the other explorers to commit a record one
 /// has committed (a node a block or two behind catches up well within it;
 /// a stuck one is not waited for longer).
-pub const SETTLE: Duration = Duration::from_secs(10);
+const SETTLE: Duration = Duration::from_secs(10);
 
 /// The explorers of one network, tried in order.
 #[derive(Clone)]

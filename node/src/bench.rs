@@ -400,7 +400,8 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         let paced = args
             .latency_rate
             .unwrap_or((rate * args.latency_load).max(10.0));
-        let load = paced / rate.max(1.0);
+        // The load offered, as a fraction of the measured throughput.
+        let load = (paced / rate.max(1.0) * 100.0).round() / 100.0;
         let n = (paced * (args.latency_seconds as f64 + 2.0)) as usize;
         let fresh = tokio::task::spawn_blocking(move || presign(&key, &gh, &format!("{prefix}-L"), n))
             .await
@@ -445,12 +446,12 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         };
         println!(
             "{}",
-            serde_json::json!({"bench": "network_latency", "load": (load * 100.0).round() / 100.0, "offered_records_per_s": paced.round(), "seconds": (t4 - t3).as_secs_f64().round(), "samples": lat.len(), "commit_latency_ms_p50": percentile(&lat, 0.5).round(), "commit_latency_ms_p99": percentile(&lat, 0.99).round()})
+            serde_json::json!({"bench": "network_latency", "load": load, "offered_records_per_s": paced.round(), "seconds": (t4 - t3).as_secs_f64().round(), "samples": lat.len(), "commit_latency_ms_p50": percentile(&lat, 0.5).round(), "commit_latency_ms_p99": percentile(&lat, 0.99).round()})
         );
         print_steps("latency", &s3, &scrape_steps(&client, &steps_url).await);
         println!(
             "{}",
-            serde_json::json!({"bench": "network", "validators": args.validators, "stopped": args.stopped, "propose_timeout_ms": args.propose_timeout_ms, "records_per_s": rate.round(), "commit_latency_ms_p50": percentile(&lat, 0.5).round(), "commit_latency_ms_p99": percentile(&lat, 0.99).round(), "bound_records_per_s": bound.round(), "ratio": ((rate / bound) * 100.0).round() / 100.0, "single_bound_records_per_s": single_bound.round(), "single_ratio": ((rate / single_bound) * 100.0).round() / 100.0, "latency_at_records_per_s": paced.round(), "latency_load": (load * 100.0).round() / 100.0})
+            serde_json::json!({"bench": "network", "validators": args.validators, "stopped": args.stopped, "propose_timeout_ms": args.propose_timeout_ms, "records_per_s": rate.round(), "commit_latency_ms_p50": percentile(&lat, 0.5).round(), "commit_latency_ms_p99": percentile(&lat, 0.99).round(), "bound_records_per_s": bound.round(), "ratio": ((rate / bound) * 100.0).round() / 100.0, "single_bound_records_per_s": single_bound.round(), "single_ratio": ((rate / single_bound) * 100.0).round() / 100.0, "latency_at_records_per_s": paced.round(), "latency_load": load})
         );
         Ok(())
     });
