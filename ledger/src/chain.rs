@@ -19,11 +19,31 @@ pub type Proposal = (BlockData, Transition, Vec<(RecordId, crate::Refusal)>);
 /// the first if there are several.
 pub fn decode_records(block: &BlockData, max_bytes: usize) -> Result<Vec<Record>, BlockError> {
     use rayon::prelude::*;
-    let decoded: Vec<_> = block
-        .records
-        .par_iter()
-        .map(|b| Record::from_bytes(b, max_bytes))
-        .collect();
+    first_refusal(
+        block
+            .records
+            .par_iter()
+            .map(|b| Record::from_bytes(b, max_bytes))
+            .collect(),
+    )
+}
+
+/// [`decode_records`] of record bytes the caller gives up (a replay, which
+/// keeps only the block's header): each record keeps its bytes, uncopied.
+pub fn decode_owned_records(
+    records: Vec<Vec<u8>>,
+    max_bytes: usize,
+) -> Result<Vec<Record>, BlockError> {
+    use rayon::prelude::*;
+    first_refusal(
+        records
+            .into_par_iter()
+            .map(|b| Record::from_vec(b, max_bytes))
+            .collect(),
+    )
+}
+
+fn first_refusal(decoded: Vec<Result<Record, crate::Refusal>>) -> Result<Vec<Record>, BlockError> {
     decoded
         .into_iter()
         .enumerate()
@@ -189,9 +209,9 @@ pub fn propose(
     ))
 }
 
-/// Re-validates a whole proposed block against the state: every record must
-/// be accepted and every header field must match what the state machine
-/// computes. The block stays open on success (commit or roll back); on
+/// Re-validates a whole proposed block, its header `h` and its decoded
+/// `records`, against the state: every record must be accepted and every
+/// header field must match what the state machine computes. The block stays open on success (commit or roll back); on
 /// failure it is rolled back. `verified[i]` says record `i`'s signature was
 /// already checked (SPEC §4, singly or in a batch).
 ///
@@ -199,12 +219,11 @@ pub fn propose(
 /// (this node's history could not be read) is none, and must not be voted on.
 pub fn check_block(
     state: &mut State,
-    block: &BlockData,
+    h: &Header,
     records: &[Record],
     verified: &[bool],
     history: &dyn History,
 ) -> Result<Transition, ChainError> {
-    let h = &block.header;
     let result = (|| {
         if h.chain_id != state.genesis.chain_id {
             return Err(BlockError::HeaderMismatch("chain_id").into());

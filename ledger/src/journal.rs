@@ -59,6 +59,10 @@ impl<K: Eq + Hash + Clone + bincode::Encode, V: Clone + bincode::Encode> Table<K
     pub fn len(&self) -> usize {
         self.map.len()
     }
+    /// Makes room for `additional` more entries at once.
+    pub fn reserve(&mut self, additional: usize) {
+        self.map.reserve(additional);
+    }
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
@@ -104,8 +108,11 @@ impl<K: Eq + Hash + Clone + bincode::Encode, V: Clone + PartialEq + bincode::Enc
     fn changes_since(&self, mark: usize, out: &mut Vec<(Vec<u8>, Option<Vec<u8>>)>) {
         // The first undo entry of a key since the mark holds its value at
         // the mark; only keys whose value differs now are changes.
-        let mut seen = std::collections::HashSet::with_hasher(Hasher::default());
-        for (k, original) in &self.undo[mark.min(self.undo.len())..] {
+        let since = &self.undo[mark.min(self.undo.len())..];
+        let mut seen =
+            std::collections::HashSet::with_capacity_and_hasher(since.len(), Hasher::default());
+        out.reserve(since.len());
+        for (k, original) in since {
             if seen.insert(k) {
                 let now = self.map.get(k);
                 if now == original.as_ref() {

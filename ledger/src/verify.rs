@@ -111,7 +111,8 @@ pub struct Report {
 /// One block, decoded and signature-checked ahead of replay.
 struct Prepared {
     height: u64,
-    block: BlockData,
+    /// The block's header (its records' bytes moved into `records`).
+    header: Header,
     cert: CommitCertificate,
     records: Vec<Record>,
     sig_ok: Vec<bool>,
@@ -150,7 +151,7 @@ fn decode_raw(raw: Raw, max_bytes: usize) -> Result<Prepared, VerifyError> {
             reason: e.to_string(),
         }
     };
-    let block: BlockData = codec::decode_canonical(&raw.block).map_err(malformed("block"))?;
+    let mut block: BlockData = codec::decode_canonical(&raw.block).map_err(malformed("block"))?;
     let cert: CommitCertificate =
         codec::decode_canonical(&raw.cert).map_err(malformed("certificate"))?;
     let header: Header = codec::decode_canonical(&raw.header).map_err(malformed("header"))?;
@@ -160,12 +161,12 @@ fn decode_raw(raw: Raw, max_bytes: usize) -> Result<Prepared, VerifyError> {
             reason: "header index differs from the block's header".into(),
         });
     }
-    let records = chain::decode_records(&block, max_bytes)
+    let records = chain::decode_owned_records(std::mem::take(&mut block.records), max_bytes)
         .map_err(|error| VerifyError::Block { height, error })?;
     let sig_ok = vec![false; records.len()];
     Ok(Prepared {
         height,
-        block,
+        header: block.header,
         cert,
         records,
         sig_ok,
@@ -246,7 +247,9 @@ fn check_signatures(
 }
 
 /// The parsed keys of every signer seen so far (`None`: not a valid key).
-type Keys = HashMap<PublicKey, Option<Verifier>>;
+/// Looked up twice per record, so with foldhash rather than SipHash; it is
+/// seeded per process, so a store cannot hold keys chosen to collide.
+type Keys = HashMap<PublicKey, Option<Verifier>, crate::journal::Hasher>;
 
 /// Adds the window's new signers to `keys` (copying the map only if a
 /// signature check still holds the old one: new signers are rare).
@@ -283,6 +286,7 @@ pub fn verify_store_with(
     let tip = store.tip()?.ok_or(VerifyError::NoGenesis)?;
     let (mut state, _) = State::from_genesis(genesis.clone());
     state.set_index_output(opts.deep);
+    state.reserve_for_replay(tip.log_size);
     let genesis_hash = state.genesis_hash;
     let max_bytes = genesis.params.max_record_bytes as usize;
     let mut records_seen = 0u64;
@@ -329,7 +333,7 @@ pub fn verify_store_with(
     let reader = std::thread::Builder::new()
         .name("verify-reader".into())
         .spawn(move || {
-            let mut keys = Arc::new(Keys::new());
+            let mut keys = Arc::new(Keys::default());
             let mut h = 1;
             while h <= tip_height {
                 let (mut window, failed) =
@@ -381,7 +385,7 @@ pub fn verify_store_with(
             })?;
             for p in &window {
                 let height = p.height;
-                let header = &p.block.header;
+                let header = &p.header;
                 if header.height != height {
                     return Err(VerifyError::Link {
                         height,
@@ -408,7 +412,7 @@ pub fn verify_store_with(
                         id: p.records[index].id,
                     });
                 }
-                let tr = chain::check_block(&mut state, &p.block, &p.records, &p.sig_ok, store)
+                let tr = chain::check_block(&mut state, header, &p.records, &p.sig_ok, store)
                     .map_err(|e| match e {
                         ChainError::Invalid(error) => VerifyError::Block { height, error },
                         ChainError::Fault(fault) => VerifyError::Fault { height, fault },
@@ -417,7 +421,7 @@ pub fn verify_store_with(
                     derived.extend(tr.trace_groups);
                     derived.push((
                         t::height_key(t::RECORD_OFFSETS, height),
-                        p.block.record_offsets(),
+                        crate::block::record_offsets(p.records.iter().map(|r| r.bytes.len())),
                     ));
                     derived.extend(tr.index_writes);
                     derived.push((

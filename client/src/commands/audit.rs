@@ -415,7 +415,7 @@ pub async fn download(
         let recs =
             chain::decode_records(&block, max).map_err(|e| anyhow::anyhow!("block {h}: {e}"))?;
         let ok = chain::verify_signatures(&mut state, &recs);
-        let tr = chain::check_block(&mut state, &block, &recs, &ok, &store)
+        let tr = chain::check_block(&mut state, &block.header, &recs, &ok, &store)
             .map_err(|e| anyhow::anyhow!("block {h} does not check: {e}"))?;
         chain::commit(&mut state, &store, &block, &cert, &tr)
             .map_err(|e| anyhow::anyhow!("block {h}: {e}"))?;

@@ -49,17 +49,22 @@ pub struct BlockData {
     pub records: Vec<Vec<u8>>,
 }
 
+/// [`BlockData::record_offsets`] from the records' lengths, in order.
+pub fn record_offsets(lengths: impl ExactSizeIterator<Item = usize>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(lengths.len() * 4);
+    let mut at = 0u64;
+    for len in lengths {
+        out.extend_from_slice(&(at.min(u64::from(u32::MAX)) as u32).to_le_bytes());
+        at += 8 + len as u64;
+    }
+    out
+}
+
 impl BlockData {
     /// Where each record's length prefix starts, counted from the first
     /// record's (the `0x3d` index value: u32 LE each).
     pub fn record_offsets(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.records.len() * 4);
-        let mut at = 0u64;
-        for r in &self.records {
-            out.extend_from_slice(&(at.min(u64::from(u32::MAX)) as u32).to_le_bytes());
-            at += 8 + r.len() as u64;
-        }
-        out
+        record_offsets(self.records.iter().map(Vec::len))
     }
 
     /// The bytes of record `index` in an encoded block, given where its

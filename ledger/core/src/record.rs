@@ -488,6 +488,16 @@ impl Record {
     /// Decodes untrusted bytes: size limit first, then strict canonical
     /// decoding, then the stateless field checks.
     pub fn from_bytes(bytes: &[u8], max_bytes: usize) -> Result<Record, crate::Refusal> {
+        let signed = Record::decode_checked(bytes, max_bytes)?;
+        Ok(Record::with_bytes(signed, bytes.to_vec()))
+    }
+    /// [`Record::from_bytes`] for bytes the caller owns and gives up: the
+    /// record keeps them, uncopied.
+    pub fn from_vec(bytes: Vec<u8>, max_bytes: usize) -> Result<Record, crate::Refusal> {
+        let signed = Record::decode_checked(&bytes, max_bytes)?;
+        Ok(Record::with_bytes(signed, bytes))
+    }
+    fn decode_checked(bytes: &[u8], max_bytes: usize) -> Result<SignedRecord, crate::Refusal> {
         if bytes.len() > max_bytes {
             return Err(crate::Refusal::TooLarge {
                 size: bytes.len(),
@@ -496,7 +506,7 @@ impl Record {
         }
         let signed: SignedRecord = codec::decode_canonical(bytes)?;
         check_fields(&signed.body.payload)?;
-        Ok(Record::with_bytes(signed, bytes.to_vec()))
+        Ok(signed)
     }
     /// The body bytes, which are the tail of the signing message.
     pub fn body_bytes(&self) -> &[u8] {

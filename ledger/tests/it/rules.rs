@@ -815,12 +815,12 @@ fn a_failing_store_is_a_fault_not_a_refusal() {
         assert!(!net.state.has_open_block());
     }
     let records = chain::decode_records(&block, 4096).unwrap();
-    let got = chain::check_block(&mut net.state, &block, &records, &[], &net.store);
+    let got = chain::check_block(&mut net.state, &block.header, &records, &[], &net.store);
     assert!(matches!(got, Err(ChainError::Fault(_))), "{got:?}");
     assert_eq!((net.state.state_hash, net.state.entries()), before);
     // Once the store reads again, the same block is valid.
     kv.fail_reads.store(false, Ordering::SeqCst);
-    chain::check_block(&mut net.state, &block, &records, &[], &net.store).unwrap();
+    chain::check_block(&mut net.state, &block.header, &records, &[], &net.store).unwrap();
 }
 
 /// Blocks and admission verify signatures in ZIP-215 batches (SPEC §4):
@@ -867,7 +867,7 @@ fn batched_signature_checks_name_each_forgery() {
     let flags = chain::verify_signatures(&mut net.state, &decoded);
     assert_eq!(flags.iter().filter(|b| !**b).count(), 1);
     let before = net.state.state_hash;
-    match chain::check_block(&mut net.state, &block, &decoded, &flags, &net.store) {
+    match chain::check_block(&mut net.state, &block.header, &decoded, &flags, &net.store) {
         Err(ChainError::Invalid(BlockError::Record { index, refusal, .. })) => {
             assert_eq!(index, 250);
             assert_eq!(refusal.code(), "signer.bad_signature");
@@ -937,14 +937,31 @@ fn decoding_a_block_names_its_first_bad_record() {
         .collect();
     let (mut block, _) = net.propose(&recs).unwrap();
     net.state.rollback_block();
-    assert_eq!(chain::decode_records(&block, 4096).unwrap().len(), 40);
+    let decoded = chain::decode_records(&block, 4096).unwrap();
+    assert_eq!(decoded, recs);
+    // The replay's decoding, which takes the bytes over, decodes the same.
+    let owned = chain::decode_owned_records(block.records.clone(), 4096).unwrap();
+    assert_eq!(owned, recs);
     block.records[31].push(0); // trailing byte
     block.records[17].truncate(10); // cut short
     block.records[35] = vec![0xff; 5000]; // too large
-    match chain::decode_records(&block, 4096) {
-        Err(BlockError::RecordBytes { index: 17, refusal }) => {
-            assert_eq!(refusal.code(), "record.malformed", "{refusal}")
+    for got in [
+        chain::decode_records(&block, 4096),
+        chain::decode_owned_records(block.records.clone(), 4096),
+    ] {
+        match got {
+            Err(BlockError::RecordBytes { index: 17, refusal }) => {
+                assert_eq!(refusal.code(), "record.malformed", "{refusal}")
+            }
+            other => panic!("expected record 17 refused, got {other:?}"),
         }
-        other => panic!("expected record 17 refused, got {other:?}"),
     }
+    // Each refusal on its own, in both.
+    block.records[17] = recs[17].bytes.clone();
+    block.records[31].pop();
+    let huge = chain::decode_owned_records(block.records.clone(), 4096);
+    assert!(
+        matches!(&huge, Err(BlockError::RecordBytes { index: 35, refusal }) if refusal.code() == "record.too_large"),
+        "{huge:?}"
+    );
 }

@@ -68,7 +68,13 @@ impl App {
         let max = self.state.genesis.params.max_record_bytes as usize;
         let records = chain::decode_records(block, max)?;
         let verified = self.verified(&records);
-        chain::check_block(&mut self.state, block, &records, &verified, &self.store)
+        chain::check_block(
+            &mut self.state,
+            &block.header,
+            &records,
+            &verified,
+            &self.store,
+        )
     }
 
     /// Signature flags for a block's records: those in our pool were

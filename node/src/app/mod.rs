@@ -550,7 +550,13 @@ impl App {
                 let max = self.state.genesis.params.max_record_bytes as usize;
                 let records = chain::decode_records(&block, max).map_err(AppError::Apply)?;
                 let verified = self.verified(&records);
-                chain::check_block(&mut self.state, &block, &records, &verified, &self.store)?
+                chain::check_block(
+                    &mut self.state,
+                    &block.header,
+                    &records,
+                    &verified,
+                    &self.store,
+                )?
             }
         };
         let committed = tr.record_ids.clone();
