@@ -188,8 +188,8 @@ impl State {
     /// §8.3 TransferGrant.
     pub(super) fn transfer_grant(&mut self, cx: &Cx, g: &TransferGrant) -> Verdict {
         let fs = self.own_fund(cx.signer, &g.from)?;
-        let to = self.receiving_project(&g.to)?;
-        if to.owner == cx.signer {
+        let to_owner = self.receiving_project(&g.to)?.owner;
+        if to_owner == cx.signer {
             return Err(Refusal::SelfGrant.into());
         }
         if g.amount > fs.balance() {
@@ -219,7 +219,7 @@ impl State {
         self.charity_year(cx.signer, |y| {
             y.grants_out = Fen(y.grants_out.0.saturating_add(amount.0))
         });
-        self.charity_year(to.owner, |y| {
+        self.charity_year(to_owner, |y| {
             y.grants_in = Fen(y.grants_in.0.saturating_add(amount.0))
         });
         Ok(())
@@ -238,7 +238,7 @@ impl State {
 
     /// §8.3 CloseProject.
     pub(super) fn close_project(&mut self, cx: &Cx, c: &CloseProject) -> Verdict {
-        let mut p = self.project(&c.project)?;
+        let mut p = self.project(&c.project)?.clone();
         if p.owner != cx.signer {
             return Err(Refusal::NotProjectOwner(c.project.clone()).into());
         }

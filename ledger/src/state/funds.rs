@@ -33,7 +33,7 @@ impl State {
     }
 
     /// "Receiving project `p`": a project that may receive money now.
-    pub(super) fn receiving_project(&self, id: &ProjectId) -> Result<Project, Refusal> {
+    pub(super) fn receiving_project(&self, id: &ProjectId) -> Result<&Project, Refusal> {
         let p = self.project(id)?;
         match p.status {
             ProjectStatus::Pending => return Err(Refusal::ProjectNotApproved(id.clone())),

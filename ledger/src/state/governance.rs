@@ -183,7 +183,7 @@ impl State {
 
     /// §8.3 ApproveProject.
     pub(super) fn approve_project(&mut self, a: &ApproveProject) -> Verdict {
-        let mut p = self.project(&a.project)?;
+        let mut p = self.project(&a.project)?.clone();
         if p.status != ProjectStatus::Pending {
             return Err(Refusal::ProjectNotPending(a.project.clone()).into());
         }

@@ -60,7 +60,7 @@ impl State {
         let mut to = None;
         if let WelfareRecipient::Project(id) = &a.recipient {
             let fund = FundRef::Project(id.clone());
-            let p = self.receiving_project(id)?;
+            let owner = self.receiving_project(id)?.owner;
             to = Some((id.clone(), self.inflow_end(&fund)));
             let row = SourceRow {
                 record: cx.rec.id,
@@ -69,7 +69,7 @@ impl State {
             };
             self.inflow(&fund, a.amount, row, cx.index)?;
             let amount = a.amount;
-            self.charity_year(p.owner, |y| {
+            self.charity_year(owner, |y| {
                 y.grants_in = Fen(y.grants_in.0.saturating_add(amount.0))
             });
         }

@@ -389,11 +389,10 @@ impl State {
             .ok_or(Refusal::UnknownMember(*a))
     }
 
-    fn project(&self, id: &ProjectId) -> Result<Project, Refusal> {
+    fn project(&self, id: &ProjectId) -> Result<&Project, Refusal> {
         self.tables
             .projects
             .get(id)
-            .cloned()
             .ok_or_else(|| Refusal::UnknownProject(id.clone()))
     }
 
