@@ -18,7 +18,7 @@ use crate::error::BlockError;
 use crate::fault::ChainError;
 use crate::genesis::Genesis;
 use crate::keys as t;
-use crate::merkle::{self, Blake3Hasher, Frontier, MemTiles};
+use crate::merkle::{self, MemTiles};
 use crate::record::Record;
 use crate::state::State;
 use crate::store::{Store, StoreError};
@@ -312,24 +312,9 @@ pub fn verify_store_with(
         .panic_handler(|_| {})
         .build()
         .map_err(|e| VerifyError::Tip(format!("cannot start verifier threads: {e}")))?;
-    // The log's tiles depend on nothing but the records' leaf hashes in
-    // order, so they are built on a thread of their own, off the applying
-    // thread; a block that does not check stops the replay before its
-    // tiles matter.
-    let (leaves_tx, leaves_rx) = mpsc::sync_channel::<Vec<Hash32>>(4);
-    let tiler = std::thread::Builder::new()
-        .name("verify-tiles".into())
-        .spawn(move || {
-            let mut tiles = MemTiles::new();
-            let mut log = Frontier::<Blake3Hasher>::new();
-            for leaves in leaves_rx {
-                let writes = merkle::append_leaf_hashes(&mut log, &tiles, leaves)
-                    .map_err(|e| VerifyError::Tile(e.to_string()))?;
-                tiles.apply(writes);
-            }
-            Ok::<_, VerifyError>(tiles)
-        })
-        .map_err(|e| VerifyError::Tip(format!("cannot start the verifier tiler: {e}")))?;
+    // The log's tiles, built from the nodes each block's check completed
+    // while it hashed the log (nothing is hashed again for them).
+    let mut tiles = MemTiles::new();
     let reader = std::thread::Builder::new()
         .name("verify-reader".into())
         .spawn(move || {
@@ -338,11 +323,6 @@ pub fn verify_store_with(
             while h <= tip_height {
                 let (mut window, failed) =
                     pool.install(|| read_window(&reader_store, &mut h, tip_height, max_bytes));
-                let leaves = window
-                    .iter()
-                    .flat_map(|p| p.records.iter().map(|r| r.leaf))
-                    .collect();
-                let _ = leaves_tx.send(leaves);
                 register_signers(&window, &mut keys);
                 // The window's signatures are checked by a job of its own,
                 // and the replay waits for it in order: the reader goes on
@@ -370,7 +350,6 @@ pub fn verify_store_with(
                 }
             }
             drop(tx);
-            drop(leaves_tx);
             for done in done_rx {
                 drop(done);
             }
@@ -417,6 +396,9 @@ pub fn verify_store_with(
                         ChainError::Invalid(error) => VerifyError::Block { height, error },
                         ChainError::Fault(fault) => VerifyError::Fault { height, fault },
                     })?;
+                let writes = merkle::tiles_gaining(tr.log_before.size(), &tr.log_nodes, &tiles)
+                    .map_err(|e| VerifyError::Tile(e.to_string()))?;
+                tiles.apply(writes);
                 if opts.deep {
                     derived.extend(tr.trace_groups);
                     derived.push((
@@ -446,16 +428,14 @@ pub fn verify_store_with(
     drop(rx);
     drop(done_tx);
     let read_all = reader.join();
-    let tiles = tiler.join();
     result?;
     // The reader read every block unless it sent an error, which `result`
-    // holds; the tiler saw the leaf hashes of every block the reader read.
+    // holds.
     if !read_all.map_err(|_| VerifyError::Tip("the verifier reader panicked".into()))? {
         return Err(VerifyError::Tile(
             "the reader stopped before the tip".into(),
         ));
     }
-    let tiles = tiles.map_err(|_| VerifyError::Tip("the verifier tiler panicked".into()))??;
 
     if state.height != tip.height
         || state.last_header_hash != tip.header_hash

@@ -722,6 +722,16 @@ impl<H: MerkleHasher> Frontier<H> {
         self.push_with(leaf_hash, &mut |_, _| {})
     }
 
+    /// Appends a leaf by its leaf hash, adding the nodes it completes at tile boundaries to
+    /// `nodes` (what the log's tiles gain: see [`tiles_gaining`]).
+    pub fn push_leaf_hash_to_tiles(
+        &mut self,
+        leaf_hash: Hash,
+        nodes: &mut BandNodes,
+    ) -> Result<(), LogError> {
+        self.push_with(leaf_hash, &mut |id, h| nodes.add(id, h))
+    }
+
     /// Appends a leaf hash, reporting every node it completes, the leaf first.
     fn push_with(
         &mut self,
@@ -771,20 +781,51 @@ pub fn append_leaf_hashes<H: MerkleHasher, R: TileReader + ?Sized>(
     leaf_hashes: impl IntoIterator<Item = Hash>,
 ) -> Result<Vec<(TileId, Vec<Hash>)>, LogError> {
     let mut next = frontier.clone();
-    // The new nodes at level 8·b of each band b, in index order.
-    let mut bands = vec![Vec::new(); usize::from(64 / TILE_HEIGHT)];
-    let mut collect = |id: NodeId, h: &Hash| {
-        let band = bands.get_mut(usize::from(id.level / TILE_HEIGHT));
-        if let Some(band) = band.filter(|_| id.level.is_multiple_of(TILE_HEIGHT)) {
-            band.push(*h);
-        }
-    };
+    let mut nodes = BandNodes::default();
     for leaf_hash in leaf_hashes {
-        next.push_with(leaf_hash, &mut collect)?;
+        next.push_leaf_hash_to_tiles(leaf_hash, &mut nodes)?;
     }
+    let writes = tiles_gaining(frontier.size, &nodes, reader)?;
+    *frontier = next;
+    Ok(writes)
+}
+
+/// The nodes a run of appends completed at tile boundaries (levels 0, 8, 16, …), per band,
+/// in index order: what the log's tiles gain. Collected by
+/// [`Frontier::push_leaf_hash_to_tiles`] while the appends hash the log, so that writing
+/// the tiles ([`tiles_gaining`]) hashes nothing again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BandNodes {
+    bands: Vec<Vec<Hash>>,
+}
+
+impl BandNodes {
+    fn add(&mut self, id: NodeId, h: &Hash) {
+        if !id.level.is_multiple_of(TILE_HEIGHT) {
+            return;
+        }
+        let band = usize::from(id.level / TILE_HEIGHT);
+        if self.bands.len() <= band {
+            self.bands.resize(band + 1, Vec::new());
+        }
+        self.bands[band].push(*h);
+    }
+}
+
+/// The tiles that change when a log of `size_before` leaves gains `nodes`, each with its whole
+/// new contents, for the caller to write atomically with the new size. The partial tiles it
+/// extends (at most one per band) are read from `reader`.
+pub fn tiles_gaining<R: TileReader + ?Sized>(
+    size_before: u64,
+    nodes: &BandNodes,
+    reader: &R,
+) -> Result<Vec<(TileId, Vec<Hash>)>, LogError> {
     let mut writes = Vec::new();
-    for (band, nodes) in (0u8..).zip(bands).filter(|(_, nodes)| !nodes.is_empty()) {
-        let first = frontier.size >> (u32::from(band) * u32::from(TILE_HEIGHT));
+    for (band, nodes) in (0u8..)
+        .zip(&nodes.bands)
+        .filter(|(_, nodes)| !nodes.is_empty())
+    {
+        let first = size_before >> (u32::from(band) * u32::from(TILE_HEIGHT));
         let mut id = TileId::new(band, first / TILE_WIDTH);
         let expected = (first % TILE_WIDTH) as usize;
         let mut tile = match expected {
@@ -800,7 +841,7 @@ pub fn append_leaf_hashes<H: MerkleHasher, R: TileReader + ?Sized>(
             });
         }
         for h in nodes {
-            tile.push(h);
+            tile.push(*h);
             if tile.len() as u64 == TILE_WIDTH {
                 writes.push((id, std::mem::take(&mut tile)));
                 id.index += 1;
@@ -810,7 +851,6 @@ pub fn append_leaf_hashes<H: MerkleHasher, R: TileReader + ?Sized>(
             writes.push((id, tile));
         }
     }
-    *frontier = next;
     Ok(writes)
 }
 

@@ -78,8 +78,11 @@ pub struct Transition {
     pub log_size: u64,
     pub log_root: Hash32,
     pub record_root: Hash32,
-    /// The log frontier before the block (to write log tiles from).
+    /// The log frontier before the block.
     pub log_before: Frontier<Blake3Hasher>,
+    /// The nodes the block's records complete at log tile boundaries
+    /// (collected while the log was hashed, to write its tiles from).
+    pub log_nodes: merkle::BandNodes,
 }
 
 /// The header fields the state machine computes for a block.
@@ -265,10 +268,12 @@ impl State {
         let hash_ids = || -> Result<_, BlockError> {
             let leaves: Vec<Hash32> = open.records.iter().map(|r| r.2).collect();
             let mut log = open.log_before.clone();
+            let mut nodes = merkle::BandNodes::default();
             for leaf in &leaves {
-                log.push_leaf_hash(*leaf).map_err(log_fault)?;
+                log.push_leaf_hash_to_tiles(*leaf, &mut nodes)
+                    .map_err(log_fault)?;
             }
-            Ok((log, merkle::root_of_leaves::<Blake3Hasher>(&leaves)))
+            Ok((log, nodes, merkle::root_of_leaves::<Blake3Hasher>(&leaves)))
         };
         let (write_set, ids_hashed) =
             if state_writes.len() + open.trace.len() + record_ids.len() >= PARALLEL_LEAVES {
@@ -276,7 +281,7 @@ impl State {
             } else {
                 (write_set_leaves(&state_writes, &open.trace), hash_ids())
             };
-        let (log, record_root) = ids_hashed?;
+        let (log, log_nodes, record_root) = ids_hashed?;
         let state_hash =
             writeset::state_hash_from_root(&self.state_hash, height, &write_set_root(&write_set));
         // Only a store needs the rows grouped (a plain replay does not).
@@ -314,6 +319,7 @@ impl State {
             log_root: computed.log_root,
             record_root: computed.record_root,
             log_before: open.log_before.clone(),
+            log_nodes,
         };
         if let Some(o) = self.open.as_mut() {
             o.log_after = Some(log);

@@ -288,14 +288,17 @@ impl Store {
         for (k, v) in &tr.index_writes {
             b.put(k.as_slice(), v.as_slice());
         }
-        let mut frontier = tr.log_before.clone();
-        if frontier.size() != tip.log_size {
+        // The tiles come from the nodes the state machine completed while
+        // it hashed the log for the header (no hashing again here).
+        let size_before = tr.log_before.size();
+        if size_before != tip.log_size
+            || size_before.checked_add(tr.record_ids.len() as u64) != Some(tr.log_size)
+        {
             return Err(StoreError::Corrupt(
                 "log frontier does not match the stored tip".into(),
             ));
         }
-        let leaves: Vec<[u8; 32]> = tr.record_ids.iter().map(|r| r.0).collect();
-        for (id, tile) in merkle::append_batch(&mut frontier, self, &leaves)? {
+        for (id, tile) in merkle::tiles_gaining(size_before, &tr.log_nodes, self)? {
             b.put(tile_key(id), merkle::tile_to_bytes(&tile));
         }
         let new_tip = Tip {
@@ -303,7 +306,7 @@ impl Store {
             time: block.header.time,
             header_hash,
             state_hash: block.header.state_hash,
-            log_size: frontier.size(),
+            log_size: tr.log_size,
         };
         b.put(t::meta_key("tip"), codec::encode(&new_tip));
         self.kv.apply(b)?;
