@@ -57,7 +57,9 @@ impl App {
         }
     }
 
-    fn try_check(
+    /// Decodes and checks a block against the state (with `clock`, also
+    /// its time against ours), leaving it applied but open on success.
+    pub(super) fn try_check(
         &mut self,
         block: &BlockData,
         clock: Option<Timestamp>,
