@@ -101,10 +101,30 @@ async fn an_outsider_is_refused_by_both_swarms() {
 
     let h = net.height(0).await;
     assert!(h > 1);
-    let v = net.get_json(&format!("{outsider_http}/health")).await;
-    assert_eq!(v["height"], 0, "the outsider synced blocks: {v}");
-    assert_eq!(v["peers"]["consensus"], 0, "{v}");
-    assert_eq!(v["peers"]["gossip"], 0, "{v}");
+    // The outsider redials about once a second, and each attempt is a
+    // connection until the validator refuses it: its peer count may read 1
+    // for that moment (a CI run caught one). What a refusal means is that
+    // no connection is kept: sampled for 4 s, the count keeps falling back
+    // to 0, and no connection lasts 2 s. An admitted peer would stay.
+    let mut longest = [0usize; 2];
+    let mut run = [0usize; 2];
+    for _ in 0..40 {
+        let v = net.get_json(&format!("{outsider_http}/health")).await;
+        assert_eq!(v["height"], 0, "the outsider synced blocks: {v}");
+        for (k, swarm) in ["consensus", "gossip"].into_iter().enumerate() {
+            run[k] = if v["peers"][swarm] == 0 {
+                0
+            } else {
+                run[k] + 1
+            };
+            longest[k] = longest[k].max(run[k]);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        longest.iter().all(|n| *n < 20),
+        "the outsider kept a peer for {longest:?} samples of 100 ms (consensus, gossip)"
+    );
     for i in 0..4 {
         let url = format!("{}/v1/records/{}", net.http(i), injected.id.to_hex());
         let resp = net.client.get(url).send().await.unwrap();
