@@ -307,7 +307,9 @@ fn main() {
     // (default 3), each replay against the bound measured just before it:
     // on a shared machine the rate of both drifts by tens of percent within
     // a minute. `replay` prints the round with the median ratio and every
-    // round's ratio; `replay_deep` runs once, after the last bound.
+    // round's ratio; `replay_deep` runs once, after the last bound. The
+    // bound's inputs (records, messages, keys) stay in memory meanwhile, so
+    // the replay cannot reuse their pages, as a fresh process would not.
     let rounds: usize = std::env::var("SHANLIAN_BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())

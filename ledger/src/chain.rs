@@ -43,6 +43,7 @@ pub fn decode_owned_records(
     )
 }
 
+/// The records in order, or the first one refused, named by its index.
 fn first_refusal(decoded: Vec<Result<Record, crate::Refusal>>) -> Result<Vec<Record>, BlockError> {
     decoded
         .into_iter()
@@ -211,8 +212,9 @@ pub fn propose(
 
 /// Re-validates a whole proposed block, its header `h` and its decoded
 /// `records`, against the state: every record must be accepted and every
-/// header field must match what the state machine computes. The block stays open on success (commit or roll back); on
-/// failure it is rolled back. `verified[i]` says record `i`'s signature was
+/// header field must match what the state machine computes. The block
+/// stays open on success (commit or roll back); on failure it is rolled
+/// back. `verified[i]` says record `i`'s signature was
 /// already checked (SPEC §4, singly or in a batch).
 ///
 /// [`ChainError::Invalid`] is a verdict on the block; [`ChainError::Fault`]

@@ -59,10 +59,6 @@ impl<K: Eq + Hash + Clone + bincode::Encode, V: Clone + bincode::Encode> Table<K
     pub fn len(&self) -> usize {
         self.map.len()
     }
-    /// Makes room for `additional` more entries at once.
-    pub fn reserve(&mut self, additional: usize) {
-        self.map.reserve(additional);
-    }
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }

@@ -286,7 +286,6 @@ pub fn verify_store_with(
     let tip = store.tip()?.ok_or(VerifyError::NoGenesis)?;
     let (mut state, _) = State::from_genesis(genesis.clone());
     state.set_index_output(opts.deep);
-    state.reserve_for_replay(tip.log_size);
     let genesis_hash = state.genesis_hash;
     let max_bytes = genesis.params.max_record_bytes as usize;
     let mut records_seen = 0u64;

@@ -800,6 +800,11 @@ pub struct BandNodes {
 }
 
 impl BandNodes {
+    /// How many leaves were appended (band 0 holds every leaf hash).
+    pub fn leaves(&self) -> usize {
+        self.bands.first().map_or(0, Vec::len)
+    }
+
     fn add(&mut self, id: NodeId, h: &Hash) {
         if !id.level.is_multiple_of(TILE_HEIGHT) {
             return;

@@ -122,20 +122,6 @@ impl State {
         }
     }
 
-    /// Sizes the tables that grow with nearly every record (donations, and
-    /// the ids whose expiry window is open) for a replay of `records`
-    /// records, so that they are allocated once instead of doubled, and
-    /// rehashed, some twenty times over (the replay of a 1M-record chain
-    /// spent 0.3–0.8 µs less per record on its applying thread). The room
-    /// is address space until entries fill it; capped at 4M entries a
-    /// table, so a long chain does not reserve gigabytes of it ahead.
-    pub fn reserve_for_replay(&mut self, records: u64) {
-        const CAP: u64 = 1 << 22;
-        let n = records.min(CAP) as usize;
-        self.tables.donations.reserve(n);
-        self.recent.reserve(n);
-    }
-
     /// The state at height 0, and the genesis write set (what the store
     /// writes at initialisation). The genesis state hash is
     /// `next_state_hash(genesis_hash, 0, writes)` (SPEC §9.3).

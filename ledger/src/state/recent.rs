@@ -25,10 +25,6 @@ enum RecentUndo {
 }
 
 impl Recent {
-    /// Makes room for `additional` more ids at once.
-    pub fn reserve(&mut self, additional: usize) {
-        self.ids.reserve(additional);
-    }
     /// Whether `id` was committed and its expiry window may still be open.
     pub fn contains(&self, id: &RecordId) -> bool {
         self.ids.contains(id)

@@ -293,6 +293,7 @@ impl Store {
         let size_before = tr.log_before.size();
         if size_before != tip.log_size
             || size_before.checked_add(tr.record_ids.len() as u64) != Some(tr.log_size)
+            || tr.log_nodes.leaves() != tr.record_ids.len()
         {
             return Err(StoreError::Corrupt(
                 "log frontier does not match the stored tip".into(),
