@@ -138,6 +138,23 @@ async fn post_batch(
     Ok(accepted)
 }
 
+/// Second by second from `start`: how many of the measured records
+/// committed in that second and the longest latency among them (ms), as
+/// `[records, max_ms]` pairs — whether a paced phase kept up throughout or
+/// fell behind at some point and never caught up.
+fn per_second(start: Instant, samples: &[(Instant, f64)]) -> Vec<[u64; 2]> {
+    let mut out: Vec<[u64; 2]> = Vec::new();
+    for (at, ms) in samples {
+        let sec = at.saturating_duration_since(start).as_secs() as usize;
+        if out.len() <= sec {
+            out.resize(sec + 1, [0, 0]);
+        }
+        out[sec][0] += 1;
+        out[sec][1] = out[sec][1].max(ms.round() as u64);
+    }
+    out
+}
+
 /// Follows node 0's blocks: counts committed records and their latency.
 async fn track(client: reqwest::Client, url: String, tracker: Arc<Tracker>) {
     let mut next = 1u64;
@@ -438,15 +455,17 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let lat: Vec<f64> = {
+        let (lat, timeline) = {
             let s = tracker.samples.lock().map_err(|_| "lock")?;
-            let mut v: Vec<f64> = s.iter().filter(|(at, _)| *at >= t3).map(|(_, l)| *l).collect();
+            let paced_samples: Vec<(Instant, f64)> =
+                s.iter().filter(|(at, _)| *at >= t3).copied().collect();
+            let mut v: Vec<f64> = paced_samples.iter().map(|(_, l)| *l).collect();
             v.sort_by(|a, b| a.total_cmp(b));
-            v
+            (v, per_second(t3, &paced_samples))
         };
         println!(
             "{}",
-            serde_json::json!({"bench": "network_latency", "load": load, "offered_records_per_s": paced.round(), "seconds": (t4 - t3).as_secs_f64().round(), "samples": lat.len(), "commit_latency_ms_p50": percentile(&lat, 0.5).round(), "commit_latency_ms_p99": percentile(&lat, 0.99).round()})
+            serde_json::json!({"bench": "network_latency", "load": load, "offered_records_per_s": paced.round(), "seconds": (t4 - t3).as_secs_f64().round(), "samples": lat.len(), "commit_latency_ms_p50": percentile(&lat, 0.5).round(), "commit_latency_ms_p99": percentile(&lat, 0.99).round(), "per_second": timeline})
         );
         print_steps("latency", &s3, &scrape_steps(&client, &steps_url).await);
         println!(
@@ -549,6 +568,19 @@ fn print_steps(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn per_second_counts_records_and_keeps_the_worst_latency() {
+        let t = std::time::Instant::now();
+        let at = |ms: u64| t + std::time::Duration::from_millis(ms);
+        let samples = [(at(100), 250.4), (at(900), 80.0), (at(2_500), 1_200.0)];
+        // Second 1 committed nothing: it is there, as [0, 0].
+        assert_eq!(
+            super::per_second(t, &samples),
+            vec![[2, 250], [0, 0], [1, 1_200]]
+        );
+        assert!(super::per_second(t, &[]).is_empty());
+    }
+
     #[test]
     fn step_sums_and_counts_are_read_from_the_exposition() {
         let text = "# HELP shanlian_step_seconds Seconds per step\n\
