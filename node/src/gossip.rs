@@ -29,13 +29,23 @@ struct Behaviour {
 
 /// Most record bytes in one gossip message.
 pub const BATCH_BYTES: usize = 512 * 1024;
-/// Gossip batches one peer may have in admission at once.
-pub const PEER_BATCHES_IN_FLIGHT: usize = 8;
-/// Gossip batches in admission at once, from all peers.
-pub const BATCHES_IN_FLIGHT: usize = 64;
+/// Bytes of gossip one peer may have in admission at once, each batch
+/// counted at its size plus [`BATCH_COST`]: about 4 s of a saturated
+/// network's gossip from one peer, so a node whose application loop is
+/// busy committing a large block still takes every batch its peers send
+/// meanwhile, while a member's node that floods is held to this share.
+pub const PEER_ADMISSION_BYTES: usize = 8 << 20;
+/// The same, from all peers together.
+pub const ADMISSION_BYTES: usize = 32 << 20;
+/// What a batch in admission costs besides its bytes (its task, its
+/// decoded records' allocations): a flood of tiny batches is bounded too,
+/// to at most 2,048 batches from one peer.
+pub const BATCH_COST: usize = 4 << 10;
 
-/// Admission work in flight, bounded per peer and in total (each batch is
-/// at most [`BATCH_BYTES`] plus a record).
+/// Admission work in flight, bounded per peer and in total, in bytes (each
+/// batch at its size plus [`BATCH_COST`]). Decoded, a batch's records take
+/// two to three times their bytes, so what waits for admission stays under
+/// about 100 MiB however many peers send.
 struct Inflight {
     per_peer: usize,
     total: std::sync::Arc<tokio::sync::Semaphore>,
@@ -57,22 +67,24 @@ impl Inflight {
         }
     }
 
-    /// A permit for one more batch from `peer`, if within both bounds.
-    fn try_start(&mut self, peer: PeerId) -> Option<Permit> {
+    /// A permit for one more batch of `bytes` from `peer`, if within both
+    /// bounds.
+    fn try_start(&mut self, peer: PeerId, bytes: usize) -> Option<Permit> {
         if self.peers.len() > 1_024 {
             // Forget idle peers (all permits back).
             let n = self.per_peer;
             self.peers.retain(|_, s| s.available_permits() < n);
         }
+        let cost = u32::try_from(bytes.saturating_add(BATCH_COST)).ok()?;
         let per_peer = self.per_peer;
         let mine = self
             .peers
             .entry(peer)
             .or_insert_with(|| std::sync::Arc::new(tokio::sync::Semaphore::new(per_peer)))
             .clone()
-            .try_acquire_owned()
+            .try_acquire_many_owned(cost)
             .ok()?;
-        let all = self.total.clone().try_acquire_owned().ok()?;
+        let all = self.total.clone().try_acquire_many_owned(cost).ok()?;
         Some((mine, all))
     }
 }
@@ -205,12 +217,27 @@ pub fn start(opts: GossipOptions) -> Result<Publisher, String> {
         // Batches published before the mesh formed (no subscribed peer
         // yet) wait here and are retried; bounded so it cannot grow forever.
         let mut backlog: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
-        let mut inflight = Inflight::new(PEER_BATCHES_IN_FLIGHT, BATCHES_IN_FLIGHT);
+        let mut inflight = Inflight::new(PEER_ADMISSION_BYTES, ADMISSION_BYTES);
         loop {
             let full = batch_bytes >= BATCH_BYTES;
             tokio::select! {
                 event = swarm.select_next_some() => {
                     if let SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { message, propagation_source, .. })) = event {
+                        // Checked and admitted off this loop, so the swarm
+                        // keeps being polled meanwhile; bounded per peer and
+                        // in total, so a flooding peer costs at most its
+                        // share. The excess is dropped before it is decoded:
+                        // gossip does not send it again, so such a record
+                        // reaches the blocks through the nodes that took it.
+                        let Some(permit) = inflight.try_start(propagation_source, message.data.len()) else {
+                            let dropped = metrics.gossip_batches_dropped.inc() + 1;
+                            // Logged at the 1st, 2nd, 4th, 8th… drop: a flood
+                            // does not flood the log too.
+                            if dropped.is_power_of_two() {
+                                tracing::warn!(peer = %propagation_source, bytes = message.data.len(), dropped, "gossip: too many bytes in admission from this peer (or all peers); batch dropped");
+                            }
+                            continue;
+                        };
                         // Bad bytes from a member's node are dropped; the
                         // ledger's admission decides the rest.
                         let Some(records) = unframe(&message.data) else {
@@ -221,20 +248,6 @@ pub fn start(opts: GossipOptions) -> Result<Publisher, String> {
                             .into_iter()
                             .filter_map(|b| Record::from_bytes(b, max_record_bytes).ok())
                             .collect();
-                        // Checked and admitted off this loop, so the swarm
-                        // keeps being polled meanwhile; bounded per peer and
-                        // in total, so a flooding peer costs at most its
-                        // share (the excess is dropped: gossip repeats, and
-                        // submitters resubmit until committed).
-                        let Some(permit) = inflight.try_start(propagation_source) else {
-                            let dropped = metrics.gossip_batches_dropped.inc() + 1;
-                            // Logged at the 1st, 2nd, 4th, 8th… drop: a flood
-                            // does not flood the log too.
-                            if dropped.is_power_of_two() {
-                                tracing::warn!(peer = %propagation_source, records = records.len(), dropped, "gossip: too many batches in admission from this peer (or all peers); batch dropped");
-                            }
-                            continue;
-                        };
                         let admissions = admissions.clone();
                         tokio::spawn(async move {
                             let _ = crate::app::submit(&admissions, genesis_hash, records).await;
@@ -333,15 +346,49 @@ mod inflight_tests {
 
     #[test]
     fn admission_work_is_bounded_per_peer_and_in_total() {
-        let mut f = Inflight::new(2, 3);
+        // Room for two 1,000-byte batches per peer, three in all.
+        let one = 1_000 + BATCH_COST;
+        let mut f = Inflight::new(2 * one, 3 * one);
         let (a, b) = (PeerId::random(), PeerId::random());
-        let a1 = f.try_start(a).unwrap();
-        let _a2 = f.try_start(a).unwrap();
-        assert!(f.try_start(a).is_none(), "a third batch from one peer");
-        let _b1 = f.try_start(b).unwrap();
-        assert!(f.try_start(b).is_none(), "a fourth batch in total");
+        let a1 = f.try_start(a, 1_000).unwrap();
+        let _a2 = f.try_start(a, 1_000).unwrap();
+        assert!(
+            f.try_start(a, 1_000).is_none(),
+            "a third batch from one peer"
+        );
+        let _b1 = f.try_start(b, 1_000).unwrap();
+        assert!(f.try_start(b, 1_000).is_none(), "a fourth batch in total");
         drop(a1);
         // One of a's finished: a may start one more (within the total).
-        assert!(f.try_start(a).is_some());
+        assert!(f.try_start(a, 1_000).is_some());
+    }
+
+    #[test]
+    fn the_bound_is_in_bytes_so_small_batches_are_not_dropped_early() {
+        let mut f = Inflight::new(PEER_ADMISSION_BYTES, ADMISSION_BYTES);
+        let a = PeerId::random();
+        // A busy second of gossip from one peer, in 20 ms batches of about
+        // 100 records each, all still waiting for a busy application loop:
+        // every one is taken (the bound of batches in flight was 8).
+        let held: Vec<_> = (0..50).map(|_| f.try_start(a, 30_000)).collect();
+        assert!(held.iter().all(Option::is_some));
+        // A flood is still held to its share, by bytes...
+        let mut flood = Vec::new();
+        while let Some(p) = f.try_start(a, BATCH_BYTES) {
+            flood.push(p);
+        }
+        let taken = 50 * (30_000 + BATCH_COST) + flood.len() * (BATCH_BYTES + BATCH_COST);
+        assert!(taken <= PEER_ADMISSION_BYTES, "{taken}");
+        assert!(PEER_ADMISSION_BYTES - taken < BATCH_BYTES + BATCH_COST);
+        // ...and by count: empty batches cost BATCH_COST each.
+        let c = PeerId::random();
+        let mut tiny = 0;
+        while let Some(p) = f.try_start(c, 0) {
+            std::mem::forget(p);
+            tiny += 1;
+        }
+        assert_eq!(tiny, PEER_ADMISSION_BYTES / BATCH_COST);
+        // A batch too large to count is refused, not wrapped around.
+        assert!(f.try_start(PeerId::random(), usize::MAX).is_none());
     }
 }
