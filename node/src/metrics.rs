@@ -46,7 +46,7 @@ pub struct Metrics {
     /// 1 once this node found its own store wrong and stopped consensus.
     pub fault: Gauge,
     /// Gossip batches dropped because their peer (or all peers) had too
-    /// many in admission.
+    /// many bytes in admission.
     pub gossip_batches_dropped: Counter,
     /// Records answered pending although already in the block under check
     /// (applied, not committed): before, these were refused as duplicates.
@@ -124,7 +124,7 @@ impl Metrics {
                 );
                 r.register(
                     "gossip_batches_dropped",
-                    "Gossip batches dropped: their peer (or all peers) had too many in admission",
+                    "Gossip batches dropped: their peer (or all peers) had too many bytes in admission",
                     c.gossip_batches_dropped,
                 );
                 r.register(
