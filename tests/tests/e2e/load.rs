@@ -83,6 +83,30 @@ async fn ten_thousand_records_round_robin_commit_exactly_once() {
     ] {
         assert!(metrics.contains(name), "{name} missing from /metrics");
     }
+    // A load the network carries costs no node its peers' gossip: a batch
+    // dropped is never sent again, and its records then wait for the node
+    // they were submitted to to propose (admission counted batches once,
+    // and dropped them whenever a commit kept the app loop busy).
+    for i in 0..4 {
+        let text = net
+            .client
+            .get(net.metrics_url(i))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let dropped = text
+            .lines()
+            .find(|l| l.starts_with("shanlian_gossip_batches_dropped_total"))
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap_or_else(|| panic!("no shanlian_gossip_batches_dropped_total in\n{text}"));
+        assert_eq!(
+            dropped, "0",
+            "node {i} dropped gossip batches under a load it carries"
+        );
+    }
 
     net.stop_all();
     let stores = net.check_stores(&[0, 1, 2, 3]);
