@@ -66,13 +66,10 @@ async fn ten_thousand_records_round_robin_commit_exactly_once() {
         .text()
         .await
         .unwrap();
-    let committed: f64 = metrics
-        .lines()
-        .find(|l| l.starts_with("shanlian_records_committed_total"))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|x| x.parse().ok())
-        .unwrap_or_else(|| panic!("no shanlian_records_committed_total in\n{metrics}"));
-    assert_eq!(committed, records.len() as f64);
+    assert_eq!(
+        net.metric(0, "shanlian_records_committed_total").await,
+        records.len() as f64
+    );
     for name in [
         "shanlian_height",
         "shanlian_round",
@@ -88,22 +85,9 @@ async fn ten_thousand_records_round_robin_commit_exactly_once() {
     // they were submitted to to propose (admission counted batches once,
     // and dropped them whenever a commit kept the app loop busy).
     for i in 0..4 {
-        let text = net
-            .client
-            .get(net.metrics_url(i))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let dropped = text
-            .lines()
-            .find(|l| l.starts_with("shanlian_gossip_batches_dropped_total"))
-            .and_then(|l| l.rsplit(' ').next())
-            .unwrap_or_else(|| panic!("no shanlian_gossip_batches_dropped_total in\n{text}"));
         assert_eq!(
-            dropped, "0",
+            net.metric(i, "shanlian_gossip_batches_dropped_total").await,
+            0.0,
             "node {i} dropped gossip batches under a load it carries"
         );
     }
