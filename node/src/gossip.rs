@@ -120,6 +120,16 @@ fn message_id(m: &gossipsub::Message) -> gossipsub::MessageId {
     gossipsub::MessageId::new(blake3::hash(&m.data).as_bytes())
 }
 
+/// Whether a batch reached gossip. A message is named by its bytes, so
+/// publishing the same bytes again within gossip's duplicate window (a
+/// record submitted twice, alone in its batch; a batch that met full send
+/// queues, which gossip keeps and still offers its peers) answers
+/// `Duplicate`: that batch is out, and retrying it would fail forever at
+/// the head of the backlog.
+fn published(r: Result<gossipsub::MessageId, gossipsub::PublishError>) -> bool {
+    matches!(r, Ok(_) | Err(gossipsub::PublishError::Duplicate))
+}
+
 /// The libp2p peer id of a member's node key.
 pub fn peer_id(node: &NodeKey) -> Option<PeerId> {
     let key = identity::ed25519::PublicKey::try_from_bytes(&node.0).ok()?;
@@ -281,14 +291,14 @@ pub fn start(opts: GossipOptions) -> Result<Publisher, String> {
                     let data = frame(&batch);
                     batch.clear();
                     batch_bytes = 0;
-                    if swarm.behaviour_mut().gossipsub.publish(topic.clone(), data.clone()).is_err() && backlog.len() < 1024 {
+                    if !published(swarm.behaviour_mut().gossipsub.publish(topic.clone(), data.clone())) && backlog.len() < 1024 {
                         backlog.push_back(data);
                     }
                 }
                 _ = redial.tick() => {
                     metrics.set_peers(crate::metrics::GOSSIP, swarm.connected_peers().count());
                     while let Some(bytes) = backlog.pop_front() {
-                        if swarm.behaviour_mut().gossipsub.publish(topic.clone(), bytes.clone()).is_err() {
+                        if !published(swarm.behaviour_mut().gossipsub.publish(topic.clone(), bytes.clone())) {
                             backlog.push_front(bytes);
                             break;
                         }
@@ -344,6 +354,15 @@ mod tests {
             message_id(&msg(&batch, None)),
             message_id(&msg(&frame(&[vec![1u8, 2, 4]]), None))
         );
+    }
+
+    #[test]
+    fn a_duplicate_batch_counts_as_published_and_no_peers_does_not() {
+        use gossipsub::PublishError as E;
+        assert!(published(Ok(gossipsub::MessageId::new(b"id"))));
+        assert!(published(Err(E::Duplicate)));
+        assert!(!published(Err(E::NoPeersSubscribedToTopic)));
+        assert!(!published(Err(E::AllQueuesFull(3))));
     }
 
     #[test]
