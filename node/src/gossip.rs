@@ -30,10 +30,13 @@ struct Behaviour {
 /// Most record bytes in one gossip message.
 pub const BATCH_BYTES: usize = 512 * 1024;
 /// Bytes of gossip one peer may have in admission at once, each batch
-/// counted at its size plus [`BATCH_COST`]: about 4 s of a saturated
-/// network's gossip from one peer, so a node whose application loop is
-/// busy committing a large block still takes every batch its peers send
-/// meanwhile, while a member's node that floods is held to this share.
+/// counted at its size plus [`BATCH_COST`]. At the network bench's
+/// saturated rate (about 7,000 records/s of ~300 bytes, a third of them
+/// from each of three peers, in a batch every 20 ms) one peer sends about
+/// 0.9 MB/s so counted: this holds several seconds of it, so a node whose
+/// application loop is busy committing a large block (up to ~0.8 s there)
+/// still takes every batch its peers send meanwhile, while a member's node
+/// that floods is held to this share.
 pub const PEER_ADMISSION_BYTES: usize = 8 << 20;
 /// The same, from all peers together.
 pub const ADMISSION_BYTES: usize = 32 << 20;
@@ -43,9 +46,9 @@ pub const ADMISSION_BYTES: usize = 32 << 20;
 pub const BATCH_COST: usize = 4 << 10;
 
 /// Admission work in flight, bounded per peer and in total, in bytes (each
-/// batch at its size plus [`BATCH_COST`]). Decoded, a batch's records take
-/// two to three times their bytes, so what waits for admission stays under
-/// about 100 MiB however many peers send.
+/// batch at its size plus [`BATCH_COST`]). What waits for admission is the
+/// decoded records of at most [`ADMISSION_BYTES`] of gossip (each record
+/// keeps its bytes plus its parsed fields), however many peers send.
 struct Inflight {
     per_peer: usize,
     total: std::sync::Arc<tokio::sync::Semaphore>,

@@ -82,7 +82,7 @@ async fn ten_thousand_records_round_robin_commit_exactly_once() {
     }
     // A load the network carries costs no node its peers' gossip: a batch
     // dropped is never sent again, and its records then wait for the node
-    // they were submitted to to propose (admission counted batches once,
+    // they were submitted to to propose (admission used to count batches,
     // and dropped them whenever a commit kept the app loop busy).
     for i in 0..4 {
         assert_eq!(
