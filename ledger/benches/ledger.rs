@@ -5,13 +5,14 @@
 //! SHANLIAN_BENCH_SKIP_APPLY=1 runs only the replay and trace benches;
 //! SHANLIAN_BENCH_ROUNDS the number of bound-then-replay rounds, default 3.)
 //!
-//! * `apply`: validate + apply + atomic sled commit on one node, for blocks
+//! * `apply`: validate + apply + atomic store commit on one node, for blocks
 //!   of 2,000 records of a realistic mix, with every signature checked
 //!   strictly (in parallel) as part of the block — the path of a block whose
 //!   records the node has not seen. `apply_preverified` is the same with
 //!   signatures already checked at pool admission (the proposer's path).
-//!   `sled_keys_per_s` is sled's raw random-key insert rate in this run, the
-//!   store's ceiling.
+//!   `fjall_keys_per_s` is the store engine's raw random-key insert rate in
+//!   this run (fjall, the engine of new stores), the store's ceiling;
+//!   `sled_keys_per_s` the same for sled (stores created before fjall).
 //! * `replay`: the full chain verifier over a stored chain (links,
 //!   certificates, signatures, re-applied records, log, record and state
 //!   roots, log tiles); `replay_deep` also compares every stored state
@@ -140,6 +141,25 @@ fn apply_run(records: &[Record], preverified: bool) -> (f64, usize) {
     }
     net.store.flush().expect("flush");
     (records.len() as f64 / t.elapsed().as_secs_f64(), refused)
+}
+
+/// The store engine's raw rate for the same keys: fjall, through the
+/// store's own backend (both partitions' journal, one batch per block).
+fn fjall_baseline(n: usize) -> f64 {
+    use shanlian_ledger::store::kv::{FjallKv, Kv, WriteBatch};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kv = FjallKv::open(fjall::Config::new(dir.path())).expect("fjall");
+    let t = Instant::now();
+    for c in 0..n / BLOCK {
+        let mut b = WriteBatch::default();
+        for i in 0..BLOCK {
+            let k = blake3::hash(&((c * BLOCK + i) as u64).to_le_bytes());
+            b.put(k.as_bytes().to_vec(), vec![7u8; 12]);
+        }
+        kv.apply(b).expect("batch");
+    }
+    kv.flush().expect("flush");
+    n as f64 / t.elapsed().as_secs_f64()
 }
 
 fn sled_baseline(n: usize) -> f64 {
@@ -288,8 +308,9 @@ fn main() {
         let (full, refused) = apply_run(&records, false);
         let (pre, _) = apply_run(&records, true);
         let sled_rate = sled_baseline(apply_n * 2);
+        let fjall_rate = fjall_baseline(apply_n * 2);
         println!(
-            "{{\"bench\":\"apply\",\"records\":{apply_n},\"block\":{BLOCK},\"refused\":{refused},\"records_per_s\":{full:.0},\"sled_keys_per_s\":{sled_rate:.0}}}"
+            "{{\"bench\":\"apply\",\"records\":{apply_n},\"block\":{BLOCK},\"refused\":{refused},\"records_per_s\":{full:.0},\"fjall_keys_per_s\":{fjall_rate:.0},\"sled_keys_per_s\":{sled_rate:.0}}}"
         );
         println!(
             "{{\"bench\":\"apply_preverified\",\"records\":{apply_n},\"block\":{BLOCK},\"records_per_s\":{pre:.0}}}"

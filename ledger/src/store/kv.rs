@@ -1,9 +1,11 @@
-//! The ordered key-value backends a [`super::Store`] runs on: sled on disk
-//! for nodes, and a map in memory for tests and tools. Both give the same
-//! guarantees the store relies on: keys in byte order, and a batch applied
-//! atomically (all of it or none).
+//! The ordered key-value backends a [`super::Store`] runs on: fjall (an LSM
+//! tree) on disk for nodes, sled for data folders created before fjall, and a
+//! map in memory for tests and tools. All give the same guarantees the store
+//! relies on: keys in byte order, and a batch applied atomically (all of it
+//! or none).
 
 use super::StoreError;
+use crate::keys;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::RwLock;
@@ -50,10 +52,82 @@ pub trait Kv: Send + Sync {
     fn apply(&self, batch: WriteBatch<'_>) -> Result<(), StoreError>;
     /// Waits until everything applied is durable.
     fn flush(&self) -> Result<(), StoreError>;
-    /// The sled database behind this backend, if any (a node keeps its own
-    /// trees beside the ledger's).
-    fn sled_db(&self) -> Option<&sled::Db> {
-        None
+    /// A named tree beside the ledger's for a program's own data (a node
+    /// keeps its undecided proposals there); only on-disk backends have them.
+    fn aux_tree(&self, name: &str) -> Result<AuxTree, StoreError> {
+        Err(StoreError::Backend(format!(
+            "this store keeps no tree of its own for {name:?} (in memory)"
+        )))
+    }
+}
+
+/// A program's own tree in a store's database (not part of the ledger: the
+/// verifier neither reads nor checks it).
+pub enum AuxTree {
+    Sled(sled::Tree),
+    Fjall {
+        ks: fjall::Keyspace,
+        part: fjall::PartitionHandle,
+    },
+}
+
+impl AuxTree {
+    /// Every entry, in key order.
+    pub fn entries(&self) -> Result<Vec<Entry>, StoreError> {
+        match self {
+            AuxTree::Sled(t) => t
+                .iter()
+                .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into))
+                .collect(),
+            AuxTree::Fjall { part, .. } => part
+                .iter()
+                .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into))
+                .collect(),
+        }
+    }
+    pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        match self {
+            AuxTree::Sled(t) => {
+                t.insert(key, value)?;
+            }
+            AuxTree::Fjall { part, .. } => part.insert(key, value)?,
+        }
+        Ok(())
+    }
+    pub fn remove(&self, key: &[u8]) -> Result<(), StoreError> {
+        match self {
+            AuxTree::Sled(t) => {
+                t.remove(key)?;
+            }
+            AuxTree::Fjall { part, .. } => part.remove(key)?,
+        }
+        Ok(())
+    }
+    /// Removes every entry (reading keys only).
+    pub fn clear(&self) -> Result<(), StoreError> {
+        match self {
+            AuxTree::Sled(t) => {
+                for k in t.iter().keys() {
+                    t.remove(k?)?;
+                }
+            }
+            AuxTree::Fjall { part, .. } => {
+                for k in part.keys() {
+                    part.remove(k?)?;
+                }
+            }
+        }
+        Ok(())
+    }
+    /// Waits until everything written is durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        match self {
+            AuxTree::Sled(t) => {
+                t.flush()?;
+            }
+            AuxTree::Fjall { ks, .. } => ks.persist(fjall::PersistMode::SyncAll)?,
+        }
+        Ok(())
     }
 }
 
@@ -106,8 +180,172 @@ impl Kv for SledKv {
         self.db.flush()?;
         Ok(())
     }
-    fn sled_db(&self) -> Option<&sled::Db> {
-        Some(&self.db)
+    fn aux_tree(&self, name: &str) -> Result<AuxTree, StoreError> {
+        Ok(AuxTree::Sled(self.db.open_tree(name)?))
+    }
+}
+
+/// The key families a fjall store keeps in a partition of their own, with
+/// large values in blob files: blocks, their write sets and record offsets.
+/// They are written once and never changed, so the LSM tree's compactions
+/// move only their keys and blob files need no collection; everything else
+/// (small, some rewritten) stays in the main partition.
+const BLOB_FAMILIES: [u8; 3] = [keys::BLOCKS, keys::WRITE_SETS, keys::RECORD_OFFSETS];
+
+fn in_blobs(key: &[u8]) -> bool {
+    key.first().is_some_and(|f| BLOB_FAMILIES.contains(f))
+}
+
+/// fjall, an LSM tree: a block's writes are appended to a journal and a
+/// memtable, and sorted into files by background compactions. Two
+/// partitions (see [`BLOB_FAMILIES`]) behind one ordered key space; a batch
+/// over both is atomic (one journal).
+pub struct FjallKv {
+    ks: fjall::Keyspace,
+    main: fjall::PartitionHandle,
+    blobs: fjall::PartitionHandle,
+}
+
+/// The main partition's page cache.
+const FJALL_CACHE: u64 = 256 << 20;
+
+impl FjallKv {
+    pub fn open(config: fjall::Config) -> Result<FjallKv, StoreError> {
+        let ks = config.cache_size(FJALL_CACHE).open()?;
+        let main = ks.open_partition("ledger", fjall::PartitionCreateOptions::default())?;
+        let blobs = ks.open_partition(
+            "blocks",
+            fjall::PartitionCreateOptions::default()
+                .with_kv_separation(fjall::KvSeparationOptions::default()),
+        )?;
+        Ok(FjallKv { ks, main, blobs })
+    }
+
+    fn part(&self, key: &[u8]) -> &fjall::PartitionHandle {
+        if in_blobs(key) {
+            &self.blobs
+        } else {
+            &self.main
+        }
+    }
+
+    /// The partitions that may hold keys in `from..to` (`to` inclusive when
+    /// `inclusive`), in a fixed order.
+    fn parts(&self, from: &[u8], to: &[u8], inclusive: bool) -> Vec<&fjall::PartitionHandle> {
+        let below_to = |k: &[u8]| if inclusive { k <= to } else { k < to };
+        // Family `f` holds the keys from `[f]` up to, not including, `[f + 1]`.
+        let blobs = BLOB_FAMILIES.iter().any(|&f| {
+            let start = [f];
+            from < &[f + 1][..] && below_to(from.max(&start[..]))
+        });
+        // The main partition is left out only when the range lies inside one
+        // blob family.
+        let inside_one = from
+            .first()
+            .filter(|f| BLOB_FAMILIES.contains(f))
+            .is_some_and(|&f| !below_to(&[f + 1]));
+        let mut v = Vec::with_capacity(2);
+        if !inside_one {
+            v.push(&self.main);
+        }
+        if blobs {
+            v.push(&self.blobs);
+        }
+        v
+    }
+}
+
+fn owned(r: fjall::Result<fjall::KvPair>) -> Result<Entry, StoreError> {
+    r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into)
+}
+
+impl Kv for FjallKv {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.part(key).get(key)?.map(|v| v.to_vec()))
+    }
+    fn read(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> Result<bool, StoreError> {
+        Ok(self.part(key).get(key)?.map(|v| f(&v)).is_some())
+    }
+    fn range<'a>(&'a self, from: &[u8], to: &[u8]) -> KvIter<'a> {
+        if from >= to {
+            return Box::new(std::iter::empty());
+        }
+        let mut iters = self
+            .parts(from, to, false)
+            .into_iter()
+            .map(|p| Box::new(p.range(from.to_vec()..to.to_vec()).map(owned)) as KvIter<'a>);
+        match (iters.next(), iters.next()) {
+            (Some(a), Some(b)) => Box::new(Merge {
+                a: a.peekable(),
+                b: b.peekable(),
+            }),
+            (Some(a), None) => a,
+            _ => Box::new(std::iter::empty()),
+        }
+    }
+    fn last_in(&self, from: &[u8], to: &[u8]) -> Result<Option<Entry>, StoreError> {
+        if from > to {
+            return Ok(None);
+        }
+        let mut last: Option<Entry> = None;
+        for p in self.parts(from, to, true) {
+            if let Some(e) = p.range(from.to_vec()..=to.to_vec()).next_back() {
+                let e = owned(e)?;
+                if last.as_ref().is_none_or(|l| e.0 > l.0) {
+                    last = Some(e);
+                }
+            }
+        }
+        Ok(last)
+    }
+    fn apply(&self, batch: WriteBatch<'_>) -> Result<(), StoreError> {
+        let mut b = self.ks.batch();
+        for (k, v) in batch.ops {
+            let p = self.part(&k);
+            match v {
+                Some(v) => b.insert(p, k.as_ref(), v.as_ref()),
+                None => b.remove(p, k.as_ref()),
+            }
+        }
+        b.commit()?;
+        Ok(())
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        self.ks.persist(fjall::PersistMode::SyncAll)?;
+        Ok(())
+    }
+    fn aux_tree(&self, name: &str) -> Result<AuxTree, StoreError> {
+        let part = self.ks.open_partition(
+            &format!("aux-{name}"),
+            fjall::PartitionCreateOptions::default(),
+        )?;
+        Ok(AuxTree::Fjall {
+            ks: self.ks.clone(),
+            part,
+        })
+    }
+}
+
+/// Two key-ordered iterators over disjoint keys, merged in key order.
+struct Merge<'a> {
+    a: std::iter::Peekable<KvIter<'a>>,
+    b: std::iter::Peekable<KvIter<'a>>,
+}
+
+impl Iterator for Merge<'_> {
+    type Item = Result<Entry, StoreError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let take_a = match (self.a.peek(), self.b.peek()) {
+            (None, None) => return None,
+            (Some(_), None) | (Some(Err(_)), _) => true,
+            (None, Some(_)) | (_, Some(Err(_))) => false,
+            (Some(Ok(a)), Some(Ok(b))) => a.0 <= b.0,
+        };
+        if take_a {
+            self.a.next()
+        } else {
+            self.b.next()
+        }
     }
 }
 
@@ -169,5 +407,154 @@ impl Kv for MemKv {
     }
     fn flush(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn fjall() -> (tempfile::TempDir, FjallKv) {
+        let dir = tempfile::tempdir().unwrap();
+        let kv = FjallKv::open(fjall::Config::new(dir.path())).unwrap();
+        (dir, kv)
+    }
+
+    /// Keys in and around the blob families and at the ends of the key space.
+    fn key() -> impl Strategy<Value = Vec<u8>> {
+        let family = prop_oneof![
+            Just(0x00u8),
+            Just(0x2f),
+            Just(keys::BLOCKS),
+            Just(0x31),
+            Just(keys::WRITE_SETS),
+            Just(0x3c),
+            Just(keys::RECORD_OFFSETS),
+            Just(0xff),
+        ];
+        (family, proptest::collection::vec(0u8..4, 0..3)).prop_map(|(f, rest)| {
+            let mut k = vec![f];
+            k.extend(rest);
+            k
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// fjall's two partitions answer like one ordered map: every read
+        /// agrees with the memory backend after the same batches.
+        #[test]
+        fn fjall_answers_like_one_ordered_map(
+            batches in proptest::collection::vec(
+                proptest::collection::vec((key(), proptest::option::of(0u8..=255)), 1..12),
+                1..5,
+            ),
+            ranges in proptest::collection::vec((key(), key()), 1..12),
+        ) {
+            let (_dir, f) = fjall();
+            let m = MemKv::default();
+            for ops in &batches {
+                let mut b = WriteBatch::default();
+                for (k, v) in ops {
+                    match v {
+                        Some(v) => b.put(k.clone(), vec![*v; 3]),
+                        None => b.delete(k.clone()),
+                    }
+                }
+                f.apply(b.clone()).unwrap();
+                m.apply(b).unwrap();
+            }
+            for (from, to) in &ranges {
+                let got: Vec<_> = f.range(from, to).map(Result::unwrap).collect();
+                let want: Vec<_> = m.range(from, to).map(Result::unwrap).collect();
+                prop_assert_eq!(got, want, "range {:?}..{:?}", from, to);
+                prop_assert_eq!(f.last_in(from, to).unwrap(), m.last_in(from, to).unwrap());
+                prop_assert_eq!(f.get(from).unwrap(), m.get(from).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn a_range_across_families_merges_both_partitions() {
+        let (_dir, f) = fjall();
+        let mut b = WriteBatch::default();
+        for k in [
+            vec![keys::RECORD_IDS, 1],
+            vec![keys::WRITE_SETS, 0, 1],
+            vec![keys::ANNOTATIONS, 9],
+            vec![keys::RECORD_OFFSETS, 0, 1],
+            vec![0xfe],
+        ] {
+            b.put(k.clone(), k);
+        }
+        f.apply(b).unwrap();
+        let keys: Vec<_> = f
+            .range(&[keys::RECORD_IDS], &[0xff])
+            .map(|e| e.unwrap().0)
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                vec![keys::RECORD_IDS, 1],
+                vec![keys::WRITE_SETS, 0, 1],
+                vec![keys::ANNOTATIONS, 9],
+                vec![keys::RECORD_OFFSETS, 0, 1],
+                vec![0xfe],
+            ]
+        );
+        assert_eq!(
+            f.last_in(&[keys::BLOCKS], &[keys::ANNOTATIONS, 0xff])
+                .unwrap()
+                .unwrap()
+                .0,
+            vec![keys::ANNOTATIONS, 9]
+        );
+        assert_eq!(
+            f.last_in(&[keys::WRITE_SETS], &[keys::WRITE_SETS, 0xff])
+                .unwrap()
+                .unwrap()
+                .0,
+            vec![keys::WRITE_SETS, 0, 1]
+        );
+    }
+
+    #[test]
+    fn a_large_block_round_trips_through_blob_files_and_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let block: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        {
+            let f = FjallKv::open(fjall::Config::new(dir.path())).unwrap();
+            let mut b = WriteBatch::default();
+            b.put(vec![keys::BLOCKS, 0, 0, 0, 0, 0, 0, 0, 1], block.clone());
+            b.put(vec![keys::META, b't'], b"tip".to_vec());
+            f.apply(b).unwrap();
+            f.flush().unwrap();
+        }
+        let f = FjallKv::open(fjall::Config::new(dir.path())).unwrap();
+        let mut len = 0;
+        assert!(f
+            .read(&[keys::BLOCKS, 0, 0, 0, 0, 0, 0, 0, 1], &mut |v| len =
+                v.len())
+            .unwrap());
+        assert_eq!(len, block.len());
+        assert_eq!(
+            f.get(&[keys::BLOCKS, 0, 0, 0, 0, 0, 0, 0, 1]).unwrap(),
+            Some(block)
+        );
+        assert_eq!(f.get(&[keys::META, b't']).unwrap(), Some(b"tip".to_vec()));
+    }
+
+    #[test]
+    fn an_aux_tree_keeps_its_entries_apart_from_the_ledger() {
+        let (_dir, f) = fjall();
+        let aux = f.aux_tree("consensus").unwrap();
+        aux.insert(b"o1", b"block").unwrap();
+        aux.insert(b"s1", b"seen").unwrap();
+        aux.flush().unwrap();
+        assert_eq!(f.get(b"o1").unwrap(), None);
+        assert_eq!(aux.entries().unwrap().len(), 2);
+        aux.clear().unwrap();
+        assert!(aux.entries().unwrap().is_empty());
     }
 }

@@ -3,8 +3,9 @@
 //! rows, log tiles, indexes and the new tip together). After a crash the
 //! store reopens at the last batch that reached disk, never half of one.
 //!
-//! A store runs on a [`kv::Kv`] backend: sled on disk ([`Store::open`]), or
-//! memory ([`Store::memory`]) for tests and tools. Reads for the explorer
+//! A store runs on a [`kv::Kv`] backend: on disk ([`Store::open`]: fjall, or
+//! sled for a data folder created before fjall), or memory
+//! ([`Store::memory`]) for tests and tools. Reads for the explorer
 //! and the client are in [`query`].
 
 mod check;
@@ -25,7 +26,7 @@ use crate::record::{Record, SignedRecord};
 use crate::state::{History, Location, State, Transition};
 use crate::types::*;
 use bincode::{Decode, Encode};
-use kv::{Kv, MemKv, SledKv, WriteBatch};
+use kv::{AuxTree, FjallKv, Kv, MemKv, SledKv, WriteBatch};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -34,6 +35,8 @@ use std::sync::Arc;
 pub enum StoreError {
     #[error("database: {0}")]
     Sled(#[from] sled::Error),
+    #[error("database: {0}")]
+    Fjall(#[from] fjall::Error),
     #[error("database: {0}")]
     Backend(String),
     #[error("stored bytes: {0}")]
@@ -85,6 +88,9 @@ pub struct Store {
 #[derive(Default)]
 struct NodeCache(std::sync::Mutex<HashMap<merkle::NodeId, Hash32>>);
 
+/// Numbers [`Store::temporary`]'s directories within the process.
+static TEMPORARY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Most nodes kept (~3 MB).
 const NODE_CACHE: usize = 65_536;
 
@@ -114,24 +120,39 @@ impl merkle::NodeReader for CachedNodes<'_> {
 }
 
 impl Store {
-    /// Opens (or creates) a store directory (sled), with a page cache of
-    /// up to 1 GiB (sled's own default). Record-id, donor and donation keys
-    /// are hashes, so each block's inserts land on leaves all over the
-    /// tree; with 256 MiB a node's store outgrew the cache within minutes
-    /// under load and committing a block took twice as long (docs/
-    /// OPERATING.md, "Where a height's time goes").
+    /// Opens (or creates) a store directory. A new store is a fjall
+    /// database (an LSM tree: docs/OPERATING.md, "The store's engine"); a
+    /// directory that already holds a sled database (a data folder created
+    /// before fjall) is opened with sled, with a page cache of up to 1 GiB
+    /// (record-id, donor and donation keys are hashes, so each block's
+    /// inserts land on leaves all over the tree).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(1 << 30)
-            .open()?;
-        Ok(Store::on(Arc::new(SledKv::open(db)?)))
+        if Store::is_sled(path) {
+            let db = sled::Config::new()
+                .path(path)
+                .cache_capacity(1 << 30)
+                .open()?;
+            return Ok(Store::on(Arc::new(SledKv::open(db)?)));
+        }
+        Ok(Store::on(Arc::new(FjallKv::open(fjall::Config::new(
+            path,
+        ))?)))
     }
 
-    /// A sled store in a temporary directory that disappears on drop.
+    /// Whether `path` holds a sled database (its `conf` and `db` files).
+    pub fn is_sled(path: &Path) -> bool {
+        path.join("conf").is_file() && path.join("db").is_file()
+    }
+
+    /// An on-disk store in a temporary directory that disappears on drop.
     pub fn temporary() -> Result<Store, StoreError> {
-        let db = sled::Config::new().temporary(true).open()?;
-        Ok(Store::on(Arc::new(SledKv::open(db)?)))
+        let dir = std::env::temp_dir().join(format!(
+            "shanlian-store-{}-{}",
+            std::process::id(),
+            TEMPORARY.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let kv = FjallKv::open(fjall::Config::new(dir).temporary(true))?;
+        Ok(Store::on(Arc::new(kv)))
     }
 
     /// A store in memory (tests, tools).
@@ -314,21 +335,17 @@ impl Store {
         Ok(())
     }
 
-    /// A named sled tree in the same database for a program's own data
-    /// (the node keeps its undecided proposals there). Not part of the
-    /// ledger: the verifier neither reads nor checks it. Only stores on
-    /// sled have one.
-    pub fn aux_tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
-        if name == "ledger" {
-            return Err(StoreError::Corrupt(
-                "\"ledger\" is the ledger's own tree".into(),
-            ));
+    /// A named tree in the same database for a program's own data (the
+    /// node keeps its undecided proposals there). Not part of the ledger:
+    /// the verifier neither reads nor checks it. Only on-disk stores have
+    /// them.
+    pub fn aux_tree(&self, name: &str) -> Result<AuxTree, StoreError> {
+        if name == "ledger" || name == "blocks" {
+            return Err(StoreError::Corrupt(format!(
+                "{name:?} is the ledger's own tree"
+            )));
         }
-        let db = self
-            .kv
-            .sled_db()
-            .ok_or_else(|| StoreError::Backend("this store has no sled database".into()))?;
-        Ok(db.open_tree(name)?)
+        self.kv.aux_tree(name)
     }
 
     /// Waits until everything committed is on disk.

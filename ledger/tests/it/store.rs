@@ -1,5 +1,5 @@
-//! The sled store: reopen resumes exactly, proofs verify against headers,
-//! and wrong use is refused.
+//! The on-disk store (fjall; sled for folders created before it): reopen
+//! resumes exactly, proofs verify against headers, and wrong use is refused.
 
 use shanlian_ledger::genesis::dev_genesis;
 use shanlian_ledger::state::Location;
@@ -57,6 +57,40 @@ fn reopen(path: &std::path::Path) -> Store {
             Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
         }
     }
+}
+
+/// A data folder created before fjall holds a sled database: it still opens,
+/// on sled, with its chain, goes on committing, and verifies.
+#[test]
+fn a_sled_store_from_before_fjall_still_opens_and_grows() {
+    use shanlian_ledger::store::kv::SledKv;
+    let dir = tempfile::tempdir().unwrap();
+    let height = {
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let store = Store::on(std::sync::Arc::new(SledKv::open(db).unwrap()));
+        let mut net = DevNet::on(store).unwrap();
+        build_chain(&mut net, 3);
+        net.store.flush().unwrap();
+        net.state.height
+    };
+    assert!(Store::is_sled(dir.path()));
+    let mut net = DevNet::on(reopen(dir.path())).unwrap();
+    assert_eq!(net.state.height, height);
+    let cf = FundRef::Project(ProjectId("CF-1".into()));
+    let r = net.receipt();
+    let more = vec![net.sign("charity-federation", p::donation(r, cf, 700, 1))];
+    net.commit_all(&more).unwrap();
+    net.store.flush().unwrap();
+    assert!(net.state.height > height);
+    assert!(
+        Store::is_sled(dir.path()),
+        "the folder was not converted behind the operator's back"
+    );
+    shanlian_ledger::verify::verify_store(&net.store, None, |_| {}).unwrap();
+    // A new folder is fjall's.
+    let fresh = tempfile::tempdir().unwrap();
+    drop(Store::open(fresh.path()).unwrap());
+    assert!(!Store::is_sled(fresh.path()));
 }
 
 #[test]

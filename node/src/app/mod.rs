@@ -89,7 +89,7 @@ pub struct App {
     ctx: Ctx,
     state: State,
     store: Store,
-    aux: sled::Tree,
+    aux: shanlian_ledger::store::kv::AuxTree,
     me: Address,
     /// The member key, for the records of the test faults.
     key: Arc<Keypair>,

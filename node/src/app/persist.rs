@@ -49,8 +49,7 @@ impl App {
     /// before a restart; forgets older heights.
     pub(super) fn restore(&mut self) -> Result<(), AppError> {
         let next = self.state.height + 1;
-        for entry in self.aux.iter() {
-            let (k, v) = entry?;
+        for (k, v) in self.aux.entries()? {
             let h = k
                 .get(1..9)
                 .and_then(|b| b.try_into().ok())
@@ -114,7 +113,7 @@ impl App {
         block: &BlockData,
     ) -> Result<(), AppError> {
         self.aux
-            .insert(own_key(height, round), codec::encode(block))?;
+            .insert(&own_key(height, round), &codec::encode(block))?;
         self.aux.flush()?;
         Ok(())
     }
@@ -127,16 +126,13 @@ impl App {
         seen: &Seen,
     ) -> Result<(), AppError> {
         self.aux
-            .insert(seen_key(height, seen.round, hash), codec::encode(seen))?;
+            .insert(&seen_key(height, seen.round, hash), &codec::encode(seen))?;
         self.aux.flush()?;
         Ok(())
     }
 
     /// Forgets every record of the height just decided.
     pub(super) fn clear_persisted(&self) -> Result<(), AppError> {
-        for k in self.aux.iter().keys() {
-            self.aux.remove(k?)?;
-        }
-        Ok(())
+        Ok(self.aux.clear()?)
     }
 }
