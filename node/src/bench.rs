@@ -294,7 +294,10 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         serde_json::json!({"bench": "network_bound", "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), "batch_verify_per_s": verify_per_s.round(), "single_verify_per_s": single_per_s.round(), "validators": args.validators, "stopped": args.stopped, "bound_records_per_s": bound.round(), "single_bound_records_per_s": single_bound.round()})
     );
 
-    let children = crate::localnet::spawn_nodes(&dir, running, "warn")?;
+    // The nodes log warnings (SHANLIAN_BENCH_NODE_LOG: another filter, e.g.
+    // "warn,fjall=info" to see the store's write stalls in --dir's logs).
+    let node_log = std::env::var("SHANLIAN_BENCH_NODE_LOG").unwrap_or_else(|_| "warn".into());
+    let children = crate::localnet::spawn_nodes(&dir, running, &node_log)?;
     let urls: Vec<String> = (0..running)
         .map(|i| format!("http://127.0.0.1:{}", args.base_port as usize + 100 + i))
         .collect();

@@ -250,6 +250,13 @@ impl App {
                 let mine = match (height.0 == self.state.height + 1, round.as_u32()) {
                     (true, Some(r)) => {
                         self.metrics.round.set(r as i64);
+                        if r > 0 {
+                            tracing::info!(
+                                height = height.0,
+                                round = r,
+                                "round {r}: the height's earlier rounds did not decide"
+                            );
+                        }
                         self.validated.get(&r).cloned().unwrap_or_default()
                     }
                     _ => Vec::new(),
