@@ -113,6 +113,14 @@ enum Command {
     /// validators holding a chain of --records (one JSON object on stdout),
     /// against the single-node replay rate measured in the same run.
     CatchupBench(crate::catchup::CatchupArgs),
+    /// Move a stopped node's store from sled (data folders created before
+    /// fjall) to fjall: copy every entry, verify the copy from genesis,
+    /// then swap the folders, keeping the old one as `store.sled`.
+    ConvertStore {
+        /// The node's config.toml (its data folder is converted).
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Verify a stopped node's store: replay every block from genesis
     /// (links, certificates, signatures, every record re-applied, log and
     /// state roots) and compare every stored state entry and index with the
@@ -247,6 +255,7 @@ pub fn main() -> ExitCode {
         } => crate::localnet::run(validators, &dir, base_port, donations, web),
         Command::Bench(args) => crate::bench::run(args),
         Command::CatchupBench(args) => crate::catchup::run(args),
+        Command::ConvertStore { config } => crate::convert::run(&config),
         Command::Verify {
             config,
             single,

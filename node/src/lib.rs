@@ -19,6 +19,7 @@ pub mod catchup;
 pub mod cli;
 pub mod codec;
 pub mod config;
+pub mod convert;
 pub mod ctx;
 pub mod demo;
 pub mod explorer;

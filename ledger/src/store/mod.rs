@@ -348,6 +348,36 @@ impl Store {
         self.kv.aux_tree(name)
     }
 
+    /// Copies every ledger entry of this store into `dst`, which must be
+    /// empty (no tip), in batches of about 8 MiB, and flushes it; returns
+    /// how many entries were copied. Converts a store between engines: the
+    /// copy holds the same bytes under the same keys, so it verifies as
+    /// the original does.
+    pub fn copy_into(&self, dst: &Store) -> Result<u64, StoreError> {
+        if dst.tip()?.is_some() || dst.genesis()?.is_some() {
+            return Err(StoreError::Backend(
+                "the store to copy into is not empty".into(),
+            ));
+        }
+        const BATCH_BYTES: usize = 8 << 20;
+        let (mut n, mut bytes) = (0u64, 0usize);
+        let mut batch = WriteBatch::default();
+        // Every family's first byte is below 0xff (shanlian_core::keys).
+        for item in self.kv.range(&[], &[0xff]) {
+            let (k, v) = item?;
+            bytes += k.len() + v.len();
+            batch.put(k, v);
+            n += 1;
+            if bytes >= BATCH_BYTES {
+                dst.kv.apply(std::mem::take(&mut batch))?;
+                bytes = 0;
+            }
+        }
+        dst.kv.apply(batch)?;
+        dst.kv.flush()?;
+        Ok(n)
+    }
+
     /// Waits until everything committed is on disk.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.kv.flush()

@@ -93,6 +93,25 @@ fn a_sled_store_from_before_fjall_still_opens_and_grows() {
     assert!(!Store::is_sled(fresh.path()));
 }
 
+/// A store copied into another engine holds the same chain: it verifies,
+/// its tip and every stored entry are the same; an occupied store is not
+/// copied into.
+#[test]
+fn a_store_copies_into_another_engine_whole() {
+    let mut net = DevNet::on(Store::memory()).unwrap();
+    build_chain(&mut net, 3);
+    let copy = Store::temporary().unwrap();
+    let n = net.store.copy_into(&copy).unwrap();
+    assert!(n > 50, "{n} entries");
+    let all = |s: &Store| -> Vec<_> { s.scan_range(&[], &[0xff]).map(Result::unwrap).collect() };
+    assert_eq!(all(&copy), all(&net.store));
+    assert_eq!(copy.tip().unwrap(), net.store.tip().unwrap());
+    let report = shanlian_ledger::verify::verify_store(&copy, None, |_| {}).unwrap();
+    assert_eq!(report.height, net.state.height);
+    let e = net.store.copy_into(&copy).unwrap_err();
+    assert!(e.to_string().contains("not empty"), "{e}");
+}
+
 #[test]
 fn reopen_resumes_where_it_stopped() {
     let dir = tempfile::tempdir().unwrap();

@@ -145,6 +145,9 @@ fn timeouts(propose: Duration) -> LinearTimeouts {
     }
 }
 
+/// The store's tree of this node's undecided proposals ([`persist`]).
+pub const CONSENSUS_TREE: &str = "consensus";
+
 /// How often an idle node looks at its pool for a record to commit.
 const IDLE_POLL: Duration = Duration::from_millis(10);
 
@@ -167,7 +170,7 @@ impl App {
         pool_log: Option<Arc<crate::pool_log::PoolLog>>,
     ) -> Result<App, AppError> {
         let me = Address(shanlian_ledger::types::Address::of_key(&key.public()));
-        let aux = store.aux_tree("consensus")?;
+        let aux = store.aux_tree(CONSENSUS_TREE)?;
         metrics.height.set(state.height as i64);
         let p = &state.genesis.params;
         // A full block of maximum-size records plus its header and framing.

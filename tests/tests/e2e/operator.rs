@@ -209,6 +209,71 @@ async fn verify_a_stopped_nodes_store() {
     assert!(out.contains("verifies"), "{out}");
 }
 
+/// A data folder written before fjall (a sled store) converts in place:
+/// `convert-store` copies it, verifies the copy from genesis, swaps the
+/// folders and keeps the old one; the node restarts on the new store and
+/// goes on committing with the network. A second run has nothing to do.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sled_store_converts_to_fjall_and_the_node_goes_on() {
+    use shanlian_ledger::store::{kv::SledKv, Store};
+    let mut net = Net::new(4, 0);
+    net.start_all(0..4).await;
+    let first = net.donations("convert-a", 10);
+    net.submit(0, &first).await;
+    net.wait_committed(3, &first, 60).await;
+    net.stop(3);
+    let data = net.path().join("node-3/data");
+    let store = data.join("store");
+    // What an earlier version left: the same entries, on sled (no flusher
+    // thread, so the database is closed when dropped).
+    {
+        let fjall = Store::open(&store).unwrap();
+        let db = sled::Config::new()
+            .path(data.join("store-sled"))
+            .flush_every_ms(None)
+            .open()
+            .unwrap();
+        let sled = Store::on(std::sync::Arc::new(SledKv::open(db).unwrap()));
+        let n = fjall.copy_into(&sled).unwrap();
+        assert!(n > 20, "{n} entries");
+    }
+    std::fs::remove_dir_all(&store).unwrap();
+    std::fs::rename(data.join("store-sled"), &store).unwrap();
+    assert!(Store::is_sled(&store));
+
+    let config = net.path().join("node-3/config.toml");
+    let convert = || {
+        let out = Command::new(BIN)
+            .args(["convert-store", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let (ok, out) = convert();
+    assert!(ok, "{out}");
+    assert!(out.contains("converted to fjall"), "{out}");
+    assert!(out.contains("the copy verifies from genesis"), "{out}");
+    assert!(!Store::is_sled(&store), "the store is fjall's now");
+    assert!(
+        Store::is_sled(&data.join("store.sled")),
+        "the old store is kept"
+    );
+    let (ok, out) = convert();
+    assert!(ok, "{out}");
+    assert!(out.contains("already a fjall store"), "{out}");
+
+    net.start(3, &[]);
+    let more = net.donations("convert-b", 10);
+    net.submit(0, &more).await;
+    net.wait_committed(3, &more, 60).await;
+}
+
 /// A node that finds its own store wrong says so and stops voting:
 /// - a fund balance altered on one validator's disk: the other three commit
 ///   the next donation to it; that validator's checks fail on a block the
