@@ -206,12 +206,20 @@ pub struct FjallKv {
     blobs: fjall::PartitionHandle,
 }
 
-/// The main partition's page cache.
+/// The store's block cache (all partitions).
 const FJALL_CACHE: u64 = 256 << 20;
+
+/// Most table files kept open at once (fjall's default is 900): the node's
+/// sockets share the process's descriptors, often 1,024 in all. Files past
+/// this are reopened when read, which the commit path never does.
+const FJALL_OPEN_FILES: usize = 256;
 
 impl FjallKv {
     pub fn open(config: fjall::Config) -> Result<FjallKv, StoreError> {
-        let ks = config.cache_size(FJALL_CACHE).open()?;
+        let ks = config
+            .cache_size(FJALL_CACHE)
+            .max_open_files(FJALL_OPEN_FILES)
+            .open()?;
         let main = ks.open_partition("ledger", fjall::PartitionCreateOptions::default())?;
         let blobs = ks.open_partition(
             "blocks",
@@ -219,6 +227,15 @@ impl FjallKv {
                 .with_kv_separation(fjall::KvSeparationOptions::default()),
         )?;
         Ok(FjallKv { ks, main, blobs })
+    }
+
+    /// What a read sees: whole batches only. A batch's writes enter the
+    /// memtables one by one and become visible together, at the keyspace's
+    /// visible sequence number (`instant`); a plain `get` would also see a
+    /// batch half-inserted (a new tip before its block's header). The
+    /// snapshot is tracked, so compactions keep the versions it reads.
+    fn snapshot(&self, p: &fjall::PartitionHandle) -> fjall::Snapshot {
+        p.snapshot_at(self.ks.instant())
     }
 
     fn part(&self, key: &[u8]) -> &fjall::PartitionHandle {
@@ -255,25 +272,43 @@ impl FjallKv {
     }
 }
 
-fn owned(r: fjall::Result<fjall::KvPair>) -> Result<Entry, StoreError> {
-    r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into)
+fn owned(r: Result<fjall::KvPair, fjall::LsmError>) -> Result<Entry, StoreError> {
+    r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(lsm)
+}
+
+fn lsm(e: fjall::LsmError) -> StoreError {
+    StoreError::Fjall(e.into())
 }
 
 impl Kv for FjallKv {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.part(key).get(key)?.map(|v| v.to_vec()))
+        Ok(self
+            .snapshot(self.part(key))
+            .get(key)
+            .map_err(lsm)?
+            .map(|v| v.to_vec()))
     }
     fn read(&self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> Result<bool, StoreError> {
-        Ok(self.part(key).get(key)?.map(|v| f(&v)).is_some())
+        Ok(self
+            .snapshot(self.part(key))
+            .get(key)
+            .map_err(lsm)?
+            .map(|v| f(&v))
+            .is_some())
     }
     fn range<'a>(&'a self, from: &[u8], to: &[u8]) -> KvIter<'a> {
         if from >= to {
             return Box::new(std::iter::empty());
         }
-        let mut iters = self
-            .parts(from, to, false)
-            .into_iter()
-            .map(|p| Box::new(p.range(from.to_vec()..to.to_vec()).map(owned)) as KvIter<'a>);
+        let at = self.ks.instant();
+        let mut iters = self.parts(from, to, false).into_iter().map(|p| {
+            let snapshot = p.snapshot_at(at);
+            let iter = snapshot.range(from.to_vec()..to.to_vec()).map(owned);
+            Box::new(Held {
+                _snapshot: snapshot,
+                iter,
+            }) as KvIter<'a>
+        });
         match (iters.next(), iters.next()) {
             (Some(a), Some(b)) => Box::new(Merge {
                 a: a.peekable(),
@@ -288,8 +323,13 @@ impl Kv for FjallKv {
             return Ok(None);
         }
         let mut last: Option<Entry> = None;
+        let at = self.ks.instant();
         for p in self.parts(from, to, true) {
-            if let Some(e) = p.range(from.to_vec()..=to.to_vec()).next_back() {
+            if let Some(e) = p
+                .snapshot_at(at)
+                .range(from.to_vec()..=to.to_vec())
+                .next_back()
+            {
                 let e = owned(e)?;
                 if last.as_ref().is_none_or(|l| e.0 > l.0) {
                     last = Some(e);
@@ -299,8 +339,17 @@ impl Kv for FjallKv {
         Ok(last)
     }
     fn apply(&self, batch: WriteBatch<'_>) -> Result<(), StoreError> {
+        // A batch commits under one sequence number, so of two writes to
+        // one key only the last may go in. In key order, too: consecutive
+        // memtable inserts then walk the same skip-list nodes, still in
+        // cache (random hash keys otherwise miss at every level; about a
+        // quarter less CPU per key measured).
+        let mut ops = batch.ops;
+        ops.reverse();
+        ops.sort_by(|a, b| a.0.cmp(&b.0)); // stable: the last write first
+        ops.dedup_by(|later, first| later.0 == first.0);
         let mut b = self.ks.batch();
-        for (k, v) in batch.ops {
+        for (k, v) in ops {
             let p = self.part(&k);
             match v {
                 Some(v) => b.insert(p, k.as_ref(), v.as_ref()),
@@ -323,6 +372,19 @@ impl Kv for FjallKv {
             ks: self.ks.clone(),
             part,
         })
+    }
+}
+
+/// An iterator over a snapshot, holding the snapshot open while it runs.
+struct Held<I> {
+    _snapshot: fjall::Snapshot,
+    iter: I,
+}
+
+impl<I: Iterator> Iterator for Held<I> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        self.iter.next()
     }
 }
 
@@ -473,6 +535,73 @@ mod tests {
                 prop_assert_eq!(f.get(from).unwrap(), m.get(from).unwrap());
             }
         }
+    }
+
+    /// A reader never sees part of a batch: the store writes its tip in the
+    /// same batch as the block, and a reader that finds the new tip must
+    /// find everything else the batch wrote (key order puts the tip, family
+    /// 0x00, first into the memtable).
+    #[test]
+    fn readers_see_whole_batches_only() {
+        let (_dir, f) = fjall();
+        let f = std::sync::Arc::new(f);
+        let tip = vec![keys::META, b't'];
+        let last = vec![0xfe, 0xff];
+        let key = |i: u32| {
+            let mut k = vec![keys::RECORD_IDS];
+            k.extend(i.to_be_bytes());
+            k
+        };
+        let writer = {
+            let f = f.clone();
+            let (tip, last) = (tip.clone(), last.clone());
+            std::thread::spawn(move || {
+                for n in 1..=150u64 {
+                    let mut b = WriteBatch::default();
+                    for i in 0..2_000 {
+                        b.put(key(i), n.to_be_bytes().to_vec());
+                    }
+                    b.put(last.clone(), n.to_be_bytes().to_vec());
+                    b.put(tip.clone(), n.to_be_bytes().to_vec());
+                    f.apply(b).unwrap();
+                }
+            })
+        };
+        let n_of = |v: Option<Vec<u8>>| v.map_or(0, |v| u64::from_be_bytes(v.try_into().unwrap()));
+        let mut reads = 0;
+        while !writer.is_finished() {
+            let t = n_of(f.get(&tip).unwrap());
+            let l = n_of(f.get(&last).unwrap());
+            assert!(
+                l >= t,
+                "tip of batch {t} seen, its last key still at batch {l}"
+            );
+            let in_range = f
+                .range(&key(1_990), &key(2_000))
+                .map(|e| n_of(Some(e.unwrap().1)));
+            for v in in_range {
+                assert!(v >= t, "tip of batch {t} seen, a range read at batch {v}");
+            }
+            reads += 1;
+        }
+        writer.join().unwrap();
+        assert!(reads > 10, "{reads} reads");
+    }
+
+    #[test]
+    fn the_last_write_to_a_key_in_a_batch_wins() {
+        let (_dir, f) = fjall();
+        let mut b = WriteBatch::default();
+        b.put(b"a".to_vec(), b"1".to_vec());
+        b.put(b"b".to_vec(), b"1".to_vec());
+        b.delete(b"a".to_vec());
+        b.put(b"b".to_vec(), b"2".to_vec());
+        b.delete(b"c".to_vec());
+        b.put(b"c".to_vec(), b"3".to_vec());
+        f.apply(b).unwrap();
+        assert_eq!(f.get(b"a").unwrap(), None);
+        assert_eq!(f.get(b"b").unwrap(), Some(b"2".to_vec()));
+        assert_eq!(f.get(b"c").unwrap(), Some(b"3".to_vec()));
     }
 
     #[test]
