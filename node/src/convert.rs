@@ -3,7 +3,6 @@
 //! store's engine"). The copy is verified from genesis before the folders
 //! are swapped; the old store is kept beside the new one.
 
-use crate::config::Config;
 use shanlian_ledger::store::Store;
 use shanlian_ledger::verify::{verify_store_with, VerifyOptions};
 use std::path::Path;
@@ -11,16 +10,10 @@ use std::time::Instant;
 
 /// Converts the store of the node configured by `config`.
 pub fn run(config: &Path) -> Result<(), String> {
-    let cfg = Config::load(config).map_err(|e| e.to_string())?;
-    let genesis = cfg.read_genesis().map_err(|e| e.to_string())?;
-    let dir = cfg.data_dir.join("store");
-    if !dir.exists() {
-        return Err(format!(
-            "{}: no store (has this node run? the data folder is `data_dir` in {})",
-            dir.display(),
-            config.display()
-        ));
-    }
+    let (genesis, dir) = crate::verify::stopped_node(config)?;
+    let data = dir
+        .parent()
+        .ok_or_else(|| format!("{}: no parent folder", dir.display()))?;
     if !Store::is_sled(&dir) {
         println!(
             "{} is already a fjall store: nothing to convert",
@@ -28,7 +21,7 @@ pub fn run(config: &Path) -> Result<(), String> {
         );
         return Ok(());
     }
-    let kept = cfg.data_dir.join("store.sled");
+    let kept = data.join("store.sled");
     if kept.exists() {
         return Err(format!(
             "{} exists (the old store of an earlier conversion?): move it away first",
@@ -36,19 +29,14 @@ pub fn run(config: &Path) -> Result<(), String> {
         ));
     }
     // Our own scratch name: what an interrupted conversion left is ours to remove.
-    let new = cfg.data_dir.join("store.converting");
+    let new = data.join("store.converting");
     if new.exists() {
         std::fs::remove_dir_all(&new)
             .map_err(|e| format!("{}: cannot remove: {e}", new.display()))?;
     }
     let started = Instant::now();
     {
-        let src = Store::open(&dir).map_err(|e| {
-            format!(
-                "{}: {e} (is the node still running? stop it first: one process per store)",
-                dir.display()
-            )
-        })?;
+        let src = crate::verify::open_stopped(&dir)?;
         let dst = Store::open(&new).map_err(|e| format!("{}: {e}", new.display()))?;
         let entries = src.copy_into(&dst).map_err(|e| e.to_string())?;
         let aux = copy_aux(&src, &dst).map_err(|e| e.to_string())?;

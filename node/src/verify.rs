@@ -2,16 +2,16 @@
 //! store, with progress on a terminal and a summary an operator can act on.
 
 use crate::config::Config;
+use shanlian_ledger::genesis::Genesis;
 use shanlian_ledger::store::Store;
 use shanlian_ledger::verify::{verify_store_with, VerifyError, VerifyOptions};
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Verifies the store of the node configured by `config`; `Ok(true)` when
-/// it verifies, `Ok(false)` when it does not (the reason printed), `Err`
-/// when it cannot be checked at all.
-pub fn run(config: &Path, single: bool, shallow: bool, json: bool) -> Result<bool, String> {
+/// The genesis and the store folder (which must exist) of the stopped node
+/// configured by `config`.
+pub(crate) fn stopped_node(config: &Path) -> Result<(Genesis, PathBuf), String> {
     let cfg = Config::load(config).map_err(|e| e.to_string())?;
     let genesis = cfg.read_genesis().map_err(|e| e.to_string())?;
     let dir = cfg.data_dir.join("store");
@@ -22,12 +22,25 @@ pub fn run(config: &Path, single: bool, shallow: bool, json: bool) -> Result<boo
             config.display()
         ));
     }
-    let store = Store::open(&dir).map_err(|e| {
+    Ok((genesis, dir))
+}
+
+/// Opens a stopped node's store, saying what to do when it is in use.
+pub(crate) fn open_stopped(dir: &Path) -> Result<Store, String> {
+    Store::open(dir).map_err(|e| {
         format!(
             "{}: {e} (is the node still running? stop it first: one process per store)",
             dir.display()
         )
-    })?;
+    })
+}
+
+/// Verifies the store of the node configured by `config`; `Ok(true)` when
+/// it verifies, `Ok(false)` when it does not (the reason printed), `Err`
+/// when it cannot be checked at all.
+pub fn run(config: &Path, single: bool, shallow: bool, json: bool) -> Result<bool, String> {
+    let (genesis, dir) = stopped_node(config)?;
+    let store = open_stopped(&dir)?;
     let tip = store
         .tip()
         .map_err(|e| e.to_string())?
