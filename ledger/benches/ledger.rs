@@ -148,7 +148,7 @@ fn apply_run(records: &[Record], preverified: bool) -> (f64, usize) {
 fn fjall_baseline(n: usize) -> f64 {
     use shanlian_ledger::store::kv::{FjallKv, Kv, WriteBatch};
     let dir = tempfile::tempdir().expect("tempdir");
-    let kv = FjallKv::open(fjall::Config::new(dir.path())).expect("fjall");
+    let kv = FjallKv::open(dir.path(), false).expect("fjall");
     let t = Instant::now();
     for c in 0..n / BLOCK {
         let mut b = WriteBatch::default();

@@ -8,7 +8,8 @@ use super::StoreError;
 use crate::keys;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::RwLock;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
 
 /// A key and its value.
 pub type Entry = (Vec<u8>, Vec<u8>);
@@ -68,6 +69,8 @@ pub enum AuxTree {
     Fjall {
         ks: fjall::Keyspace,
         part: fjall::PartitionHandle,
+        /// The store's folder lock, held while this tree is.
+        _lock: Arc<std::fs::File>,
     },
 }
 
@@ -204,7 +207,14 @@ pub struct FjallKv {
     ks: fjall::Keyspace,
     main: fjall::PartitionHandle,
     blobs: fjall::PartitionHandle,
+    /// Held (last, so released after the keyspace) while the store is open.
+    lock: Arc<std::fs::File>,
 }
+
+/// The file a fjall store's folder is locked through: fjall does not lock
+/// its folder (sled did), and two processes writing one store would
+/// corrupt it.
+const LOCK_FILE: &str = "shanlian.lock";
 
 /// The store's block cache (all partitions).
 const FJALL_CACHE: u64 = 256 << 20;
@@ -215,8 +225,27 @@ const FJALL_CACHE: u64 = 256 << 20;
 const FJALL_OPEN_FILES: usize = 256;
 
 impl FjallKv {
-    pub fn open(config: fjall::Config) -> Result<FjallKv, StoreError> {
-        let ks = config
+    /// Opens (or creates) the store in folder `path`, locked against any
+    /// other opening until dropped; `temporary`: the folder is removed on
+    /// drop.
+    pub fn open(path: &Path, temporary: bool) -> Result<FjallKv, StoreError> {
+        let io = |e: std::io::Error| StoreError::Backend(format!("{}: {e}", path.display()));
+        std::fs::create_dir_all(path).map_err(io)?;
+        let lock = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path.join(LOCK_FILE))
+            .map_err(io)?;
+        lock.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => StoreError::Backend(format!(
+                "{}: the store is open in another process (or already here)",
+                path.display()
+            )),
+            std::fs::TryLockError::Error(e) => io(e),
+        })?;
+        let ks = fjall::Config::new(path)
+            .temporary(temporary)
             .cache_size(FJALL_CACHE)
             .max_open_files(FJALL_OPEN_FILES)
             .open()?;
@@ -226,7 +255,12 @@ impl FjallKv {
             fjall::PartitionCreateOptions::default()
                 .with_kv_separation(fjall::KvSeparationOptions::default()),
         )?;
-        Ok(FjallKv { ks, main, blobs })
+        Ok(FjallKv {
+            ks,
+            main,
+            blobs,
+            lock: Arc::new(lock),
+        })
     }
 
     /// What a read sees: whole batches only. A batch's writes enter the
@@ -371,6 +405,7 @@ impl Kv for FjallKv {
         Ok(AuxTree::Fjall {
             ks: self.ks.clone(),
             part,
+            _lock: self.lock.clone(),
         })
     }
 }
@@ -479,7 +514,7 @@ mod tests {
 
     fn fjall() -> (tempfile::TempDir, FjallKv) {
         let dir = tempfile::tempdir().unwrap();
-        let kv = FjallKv::open(fjall::Config::new(dir.path())).unwrap();
+        let kv = FjallKv::open(dir.path(), false).unwrap();
         (dir, kv)
     }
 
@@ -589,6 +624,21 @@ mod tests {
     }
 
     #[test]
+    fn a_store_open_anywhere_is_not_opened_again() {
+        let (dir, f) = fjall();
+        let e = FjallKv::open(dir.path(), false)
+            .err()
+            .expect("opened twice");
+        assert!(e.to_string().contains("open in another process"), "{e}");
+        // Its own tree keeps the folder locked until it is dropped too.
+        let aux = f.aux_tree("consensus").unwrap();
+        drop(f);
+        assert!(FjallKv::open(dir.path(), false).is_err());
+        drop(aux);
+        FjallKv::open(dir.path(), false).unwrap();
+    }
+
+    #[test]
     fn the_last_write_to_a_key_in_a_batch_wins() {
         let (_dir, f) = fjall();
         let mut b = WriteBatch::default();
@@ -653,14 +703,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let block: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
         {
-            let f = FjallKv::open(fjall::Config::new(dir.path())).unwrap();
+            let f = FjallKv::open(dir.path(), false).unwrap();
             let mut b = WriteBatch::default();
             b.put(vec![keys::BLOCKS, 0, 0, 0, 0, 0, 0, 0, 1], block.clone());
             b.put(vec![keys::META, b't'], b"tip".to_vec());
             f.apply(b).unwrap();
             f.flush().unwrap();
         }
-        let f = FjallKv::open(fjall::Config::new(dir.path())).unwrap();
+        let f = FjallKv::open(dir.path(), false).unwrap();
         let mut len = 0;
         assert!(f
             .read(&[keys::BLOCKS, 0, 0, 0, 0, 0, 0, 0, 1], &mut |v| len =

@@ -134,9 +134,7 @@ impl Store {
                 .open()?;
             return Ok(Store::on(Arc::new(SledKv::open(db)?)));
         }
-        Ok(Store::on(Arc::new(FjallKv::open(fjall::Config::new(
-            path,
-        ))?)))
+        Ok(Store::on(Arc::new(FjallKv::open(path, false)?)))
     }
 
     /// Whether `path` holds a sled database (its `conf` and `db` files).
@@ -151,7 +149,7 @@ impl Store {
             std::process::id(),
             TEMPORARY.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
-        let kv = FjallKv::open(fjall::Config::new(dir).temporary(true))?;
+        let kv = FjallKv::open(&dir, true)?;
         Ok(Store::on(Arc::new(kv)))
     }
 
