@@ -21,22 +21,24 @@ pub fn run(config: &Path) -> Result<(), String> {
         );
         return Ok(());
     }
-    let kept = data.join("store.sled");
+    let kept = data.join(KEPT);
     if kept.exists() {
         return Err(format!(
             "{} exists (the old store of an earlier conversion?): move it away first",
             kept.display()
         ));
     }
-    // Our own scratch name: what an interrupted conversion left is ours to remove.
-    let new = data.join("store.converting");
-    if new.exists() {
-        std::fs::remove_dir_all(&new)
-            .map_err(|e| format!("{}: cannot remove: {e}", new.display()))?;
-    }
+    let new = data.join(SCRATCH);
     let started = Instant::now();
     {
+        // The source first: its lock keeps a second conversion (and the
+        // node) out before anything is removed.
         let src = crate::verify::open_stopped(&dir)?;
+        // Our own scratch folder: what an interrupted conversion left.
+        if new.exists() {
+            std::fs::remove_dir_all(&new)
+                .map_err(|e| format!("{}: cannot remove: {e}", new.display()))?;
+        }
         let dst = Store::open(&new).map_err(|e| format!("{}: {e}", new.display()))?;
         let entries = src.copy_into(&dst).map_err(|e| e.to_string())?;
         let aux = copy_aux(&src, &dst).map_err(|e| e.to_string())?;
@@ -73,20 +75,44 @@ pub fn run(config: &Path) -> Result<(), String> {
             started.elapsed().as_secs_f64()
         );
     }
-    std::fs::rename(&dir, &kept).map_err(|e| format!("{}: {e}", dir.display()))?;
-    std::fs::rename(&new, &dir).map_err(|e| {
-        format!(
-            "{}: {e}; the old store is at {}, the converted one at {}",
-            new.display(),
-            kept.display(),
-            new.display()
-        )
-    })?;
+    swap(data, &dir, &kept, &new)?;
     println!(
         "  the sled store is kept at {}: delete it once the node runs on the new one",
         kept.display()
     );
     Ok(())
+}
+
+/// Where the old store is kept after a conversion.
+pub const KEPT: &str = "store.sled";
+/// Where the copy is built.
+pub const SCRATCH: &str = "store.converting";
+
+/// Puts the copy `new` in place of `dir`, keeping `dir` as `kept`, and
+/// makes the renames durable. If the copy cannot be moved into place, the
+/// old store is moved back; if even that fails, the node refuses to start
+/// until an operator puts a store in place ([`crate::node::StartError`]).
+fn swap(data: &Path, dir: &Path, kept: &Path, new: &Path) -> Result<(), String> {
+    std::fs::rename(dir, kept).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if let Err(e) = std::fs::rename(new, dir) {
+        let back = std::fs::rename(kept, dir);
+        return Err(match back {
+            Ok(()) => format!(
+                "{}: {e}; the store is unchanged, the copy is at {}",
+                new.display(),
+                new.display()
+            ),
+            Err(b) => format!(
+                "{}: {e}; moving the old store back failed too ({b}): it is at {}, the copy at {}",
+                new.display(),
+                kept.display(),
+                new.display()
+            ),
+        });
+    }
+    std::fs::File::open(data)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| format!("{}: {e}", data.display()))
 }
 
 /// Copies the node's own trees (its undecided proposals, which keep it

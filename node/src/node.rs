@@ -99,6 +99,8 @@ pub enum StartError {
     App(#[from] AppError),
     #[error("{0}")]
     Signer(#[from] crate::signing::SignError),
+    #[error("{0} is missing but {1} is there: a `shanlian-node convert-store` was interrupted. Move the store back (rename {1} to {0}) or finish the conversion, then start again; this node will not start on an empty store beside its chain")]
+    InterruptedConversion(String, String),
 }
 
 /// A running node.
@@ -141,7 +143,19 @@ pub const START_CHECK_BLOCKS: u64 = 4;
 
 /// Opens the store, starts the engine and the application loop.
 pub async fn start(opts: NodeOptions) -> Result<Node, StartError> {
-    let store = Store::open(&opts.home.join("store"))?;
+    let dir = opts.home.join("store");
+    if !dir.exists() {
+        for left in [crate::convert::KEPT, crate::convert::SCRATCH] {
+            let left = opts.home.join(left);
+            if left.exists() {
+                return Err(StartError::InterruptedConversion(
+                    dir.display().to_string(),
+                    left.display().to_string(),
+                ));
+            }
+        }
+    }
+    let store = Store::open(&dir)?;
     let state = store.open_state(&opts.genesis)?;
     // The tip and the last blocks, checked against each other and their
     // certificates before this node votes or serves anything.

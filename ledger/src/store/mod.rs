@@ -142,15 +142,24 @@ impl Store {
         path.join("conf").is_file() && path.join("db").is_file()
     }
 
-    /// An on-disk store in a temporary directory that disappears on drop.
+    /// An on-disk store in a new temporary directory that disappears on
+    /// drop (a folder of that name left by a killed process is skipped,
+    /// never reused).
     pub fn temporary() -> Result<Store, StoreError> {
-        let dir = std::env::temp_dir().join(format!(
-            "shanlian-store-{}-{}",
-            std::process::id(),
-            TEMPORARY.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        let kv = FjallKv::open(&dir, true)?;
-        Ok(Store::on(Arc::new(kv)))
+        loop {
+            let dir = std::env::temp_dir().join(format!(
+                "shanlian-store-{}-{}",
+                std::process::id(),
+                TEMPORARY.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ));
+            match std::fs::create_dir(&dir) {
+                Ok(()) => return Ok(Store::on(Arc::new(FjallKv::open(&dir, true)?))),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    return Err(StoreError::Backend(format!("{}: {e}", dir.display())));
+                }
+            }
+        }
     }
 
     /// A store in memory (tests, tools).
@@ -373,6 +382,18 @@ impl Store {
         }
         dst.kv.apply(batch)?;
         dst.kv.flush()?;
+        let copied = dst.kv.range(&[], &[0xff]).count() as u64;
+        if copied != n {
+            return Err(StoreError::Backend(format!(
+                "the copy holds {copied} entries, not the {n} read"
+            )));
+        }
+        if let Some((k, _)) = self.kv.last_in(&[0xff], &[0xff; 64])? {
+            return Err(StoreError::Corrupt(format!(
+                "a key outside every family: {}",
+                hex::encode(k)
+            )));
+        }
         Ok(n)
     }
 
