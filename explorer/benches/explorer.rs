@@ -8,6 +8,7 @@
 //! generator share its cores).
 //!
 //! `cargo bench -p shanlian-explorer --bench explorer`
+//! (SHANLIAN_BENCH_STORE=sled: on sled instead of fjall, to compare)
 //! Prints one JSON line:
 //! `{"bench":"explorer","records":…,"requests_per_s":…,"latency_ms_p50":…,
 //!   "latency_ms_p99":…,"baseline_requests_per_s":…,"ratio":…}`
@@ -137,7 +138,12 @@ fn main() {
         .unwrap_or(32);
     let secs = 10.0;
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut net = DevNet::on(Store::open(dir.path()).expect("store")).expect("devnet");
+    // SHANLIAN_BENCH_STORE=sled: the engine of stores from before fjall.
+    let store = match std::env::var("SHANLIAN_BENCH_STORE").as_deref() {
+        Ok("sled") => Store::open_sled(dir.path()),
+        _ => Store::open(dir.path()),
+    };
+    let mut net = DevNet::on(store.expect("store")).expect("devnet");
     let receipts = Arc::new(fill(&mut net, n));
     let records = net.state.log.size();
     let explorer = Explorer::new(

@@ -128,13 +128,19 @@ impl Store {
     /// inserts land on leaves all over the tree).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if Store::is_sled(path) {
-            let db = sled::Config::new()
-                .path(path)
-                .cache_capacity(1 << 30)
-                .open()?;
-            return Ok(Store::on(Arc::new(SledKv::open(db)?)));
+            return Store::open_sled(path);
         }
         Ok(Store::on(Arc::new(FjallKv::open(path, false)?)))
+    }
+
+    /// Opens (or creates) a sled store, with a page cache of up to 1 GiB:
+    /// data folders from before fjall, and benches comparing the engines.
+    pub fn open_sled(path: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(1 << 30)
+            .open()?;
+        Ok(Store::on(Arc::new(SledKv::open(db)?)))
     }
 
     /// Whether `path` holds a sled database (its `conf` and `db` files).
