@@ -146,9 +146,9 @@ enum Command {
 /// Turns transparent huge pages off for this process (Linux; kept across
 /// exec, so the nodes a bench or a local network starts have it too).
 ///
-/// mimalloc asks for huge pages, and a node churns through memory: sled
-/// copies a leaf for every insert, and blocks, records and gossip batches
-/// are short-lived. Each fresh 2 MiB the allocator touched was zeroed
+/// mimalloc asks for huge pages, and a node churns through memory: the
+/// store's memtables and batches, blocks, records and gossip batches are
+/// short-lived (sled, the store's engine then, copied a leaf per insert). Each fresh 2 MiB the allocator touched was zeroed
 /// whole by the kernel: ~13% of the nodes' CPU in the network bench, ~2%
 /// with 4 KiB pages (docs/OPERATING.md, "Where a height's time goes",
 /// "Memory"). A replay, which walks large tables, is better with them, so

@@ -34,7 +34,7 @@ config! {
     /// The chain's genesis file. Its hash identifies the chain: a node never
     /// joins a network with another genesis.
     pub genesis: PathBuf,
-    /// Where the node keeps its sled store and consensus WAL.
+    /// Where the node keeps its store and consensus WAL.
     pub data_dir: PathBuf,
     /// The member's signing key (PKCS#8 PEM). It signs this node's votes and
     /// proposals; keep it secret and readable only by the node's user.

@@ -1,4 +1,4 @@
-//! Starting a node: the sled store and ledger state, the Malachite engine
+//! Starting a node: the store and ledger state, the Malachite engine
 //! (permissioned: persistent peers only, no discovery, a protocol name
 //! per chain) and the application loop that answers it.
 

@@ -372,10 +372,18 @@ impl Store {
                 "the store to copy into is not empty".into(),
             ));
         }
+        // Every family's first byte is below 0xff (shanlian_core::keys), and
+        // only those are copied: a key past them (up to 64 bytes of 0xff)
+        // stops the copy rather than being left behind.
+        if let Some((k, _)) = self.kv.last_in(&[0xff], &[0xff; 64])? {
+            return Err(StoreError::Corrupt(format!(
+                "a key outside every family: {}",
+                hex::encode(k)
+            )));
+        }
         const BATCH_BYTES: usize = 8 << 20;
         let (mut n, mut bytes) = (0u64, 0usize);
         let mut batch = WriteBatch::default();
-        // Every family's first byte is below 0xff (shanlian_core::keys).
         for item in self.kv.range(&[], &[0xff]) {
             let (k, v) = item?;
             bytes += k.len() + v.len();
@@ -392,12 +400,6 @@ impl Store {
         if copied != n {
             return Err(StoreError::Backend(format!(
                 "the copy holds {copied} entries, not the {n} read"
-            )));
-        }
-        if let Some((k, _)) = self.kv.last_in(&[0xff], &[0xff; 64])? {
-            return Err(StoreError::Corrupt(format!(
-                "a key outside every family: {}",
-                hex::encode(k)
             )));
         }
         Ok(n)

@@ -69,12 +69,6 @@ pub enum AppError {
     Health(String),
 }
 
-impl From<sled::Error> for AppError {
-    fn from(e: sled::Error) -> Self {
-        AppError::Aux(e.to_string())
-    }
-}
-
 impl From<ChainError> for AppError {
     fn from(e: ChainError) -> Self {
         match e {

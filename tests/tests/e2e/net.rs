@@ -195,21 +195,22 @@ impl Net {
 
     /// SIGTERM, then the exit status (within 30 s).
     pub fn stop(&mut self, i: usize) -> ExitStatus {
-        let mut c = self.children[i].take().expect("node running");
+        let c = self.children[i].take().expect("node running");
         let _ = Command::new("kill")
             .args(["-TERM", &c.id().to_string()])
             .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = c.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = c.kill();
-                panic!("node {i} did not stop on SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        exit_within(c, 30, &format!("node {i} did not stop on SIGTERM"))
+    }
+
+    /// Waits for node `i` to exit on its own (within `secs`): a node that
+    /// must refuse to start.
+    pub fn wait_exit(&mut self, i: usize, secs: u64) -> ExitStatus {
+        let c = self.children[i].take().expect("node started");
+        exit_within(
+            c,
+            secs,
+            &format!("node {i} is still running after {secs} s"),
+        )
     }
 
     /// Stops every running node with SIGTERM; each must exit cleanly.
@@ -455,5 +456,21 @@ pub fn batch_body(records: &[Record]) -> Vec<u8> {
 pub async fn round_robin(net: &Net, nodes: &[usize], records: &[Record], batch: usize) {
     for (k, chunk) in records.chunks(batch).enumerate() {
         net.submit(nodes[k % nodes.len()], chunk).await;
+    }
+}
+
+/// The exit status of `c` within `secs`; kills it and panics with `why`
+/// after that.
+fn exit_within(mut c: std::process::Child, secs: u64, why: &str) -> ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(status) = c.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = c.kill();
+            panic!("{why}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -271,29 +271,11 @@ async fn a_sled_store_converts_to_fjall_and_the_node_goes_on() {
     // As if a conversion stopped between its two renames: the node refuses
     // to start on a new empty store beside its chain.
     std::fs::rename(&store, data.join("store.aside")).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["run", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the node started without its store");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-    assert!(!status.success(), "{err}");
-    assert!(err.contains("convert-store` was interrupted"), "{err}");
+    net.start(3, &[]);
+    let status = net.wait_exit(3, 30);
+    let log = net.log(3);
+    assert!(!status.success(), "{log}");
+    assert!(log.contains("convert-store` was interrupted"), "{log}");
     assert!(!store.exists(), "an empty store was created");
     std::fs::rename(data.join("store.aside"), &store).unwrap();
 
