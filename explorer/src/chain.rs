@@ -243,6 +243,74 @@ pub async fn raw_block(State(s): State<Shared>, Path(height): Path<String>) -> A
     ))
 }
 
+/// Most hex characters of blocks one `/api/v1/blocks/raw` answer carries
+/// (the first block is always sent, however large).
+pub const RAW_RANGE_BYTES: usize = 8 << 20;
+
+/// A run of committed blocks, oldest first.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RawRangeQuery {
+    /// The first height.
+    #[param(minimum = 1, maximum = 9007199254740991.0)]
+    pub from: u64,
+    /// At most this many blocks (1–200, default 50); fewer when the tip is
+    /// reached or the answer reaches 8 MiB of block bytes.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<usize>,
+}
+
+/// Blocks as committed, for clients that download and replay the chain.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RawRange {
+    /// `from` onward, consecutive; empty when `from` is above the tip.
+    pub blocks: Vec<RawBlock>,
+    /// This node's newest height when it answered.
+    pub tip: u64,
+}
+
+#[utoipa::path(get, path = "/api/v1/blocks/raw", tag = "chain", params(RawRangeQuery),
+    responses((status = 200, body = RawRange), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn raw_blocks(
+    State(s): State<Shared>,
+    Query(q): Query<RawRangeQuery>,
+) -> ApiResult<Response> {
+    let from = safe(q.from)?;
+    if from == 0 {
+        return Err(ApiError::bad_request(
+            "request.bad_height",
+            "from is a height of at least 1",
+        ));
+    }
+    let limit = page_limit(q.limit)? as u64;
+    let r = &*s.reader;
+    let tip = r.tip()?.map_or(0, |t| t.height);
+    let mut blocks = Vec::new();
+    let mut bytes = 0usize;
+    let mut h = from;
+    while h <= tip
+        && (blocks.len() as u64) < limit
+        && (blocks.is_empty() || bytes < RAW_RANGE_BYTES)
+    {
+        let b = r
+            .block(h)?
+            .ok_or_else(|| ApiError::internal(format!("block {h} below the tip is missing")))?;
+        let cert = r
+            .certificate(h)?
+            .ok_or_else(|| ApiError::internal(format!("certificate {h} missing")))?;
+        let block = hex::encode(shanlian_ledger::codec::encode(&b));
+        bytes += block.len();
+        blocks.push(RawBlock {
+            height: h,
+            block,
+            certificate: hex::encode(shanlian_ledger::codec::encode(&cert)),
+        });
+        h += 1;
+    }
+    // Fresh, not immutable: `tip` moves.
+    Ok(cached(Cache::Fresh, Json(RawRange { blocks, tip })))
+}
+
 #[utoipa::path(get, path = "/api/v1/blocks/hash/{hash}", tag = "chain",
     params(("hash" = String, Path, description = "a header hash, 64 hex digits", pattern = "^[0-9a-fA-F]{64}$")),
     responses((status = 200, body = BlockView), (status = 404, body = crate::error::ErrorBody)))]

@@ -258,6 +258,7 @@ impl Explorer {
             .routes(routes!(chain::block))
             .routes(routes!(chain::block_by_hash))
             .routes(routes!(chain::raw_block))
+            .routes(routes!(chain::raw_blocks))
             .routes(routes!(chain::checkpoint_proof))
             .routes(routes!(chain::checkpoint))
             .routes(routes!(chain::consistency))

@@ -500,6 +500,36 @@ async fn donations_donors_projects_charities() {
         shanlian_ledger::codec::decode(&hex::decode(raw["block"].as_str().unwrap()).unwrap())
             .unwrap();
     assert_eq!(b.header, f.chain.net.store.header(2).unwrap().unwrap());
+    // A run of raw blocks: consecutive from `from`, each as the single
+    // endpoint answers it, cut at the tip; bad bounds are refused.
+    let tip = ok("/api/v1/status").await["height"].as_u64().unwrap();
+    assert!(tip >= 3);
+    let run = ok("/api/v1/blocks/raw?from=2&limit=2").await;
+    assert_eq!(run["tip"], tip);
+    let blocks = run["blocks"].as_array().unwrap();
+    assert_eq!(blocks.len(), 2);
+    assert_eq!(blocks[0], raw);
+    assert_eq!(blocks[1], ok("/api/v1/blocks/3/raw").await);
+    let all = ok("/api/v1/blocks/raw?from=1&limit=200").await;
+    let heights: Vec<u64> = all["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["height"].as_u64().unwrap())
+        .collect();
+    assert_eq!(heights, (1..=tip).collect::<Vec<_>>());
+    let beyond = ok(&format!("/api/v1/blocks/raw?from={}", tip + 1)).await;
+    assert_eq!(beyond["blocks"].as_array().unwrap().len(), 0);
+    for (uri, code) in [
+        ("/api/v1/blocks/raw?from=0", "request.bad_height"),
+        ("/api/v1/blocks/raw?from=1&limit=0", "request.bad_limit"),
+        ("/api/v1/blocks/raw?from=1&limit=201", "request.bad_limit"),
+        ("/api/v1/blocks/raw?from=9007199254740992", "request.bad_query"),
+        ("/api/v1/blocks/raw?from=one", "request.bad_query"),
+        ("/api/v1/blocks/raw", "request.bad_query"),
+    ] {
+        err(uri, StatusCode::BAD_REQUEST, code).await;
+    }
     let mr = ok(&format!(
         "/api/v1/members/{}/records?limit=2",
         fed().to_hex()
