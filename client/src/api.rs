@@ -28,11 +28,35 @@ const POLL: Duration = Duration::from_millis(200);
 /// a stuck one is not waited for longer).
 const SETTLE: Duration = Duration::from_secs(10);
 
+/// How long a request an explorer keeps answering "too many requests" (429)
+/// or "busy" (503) is retried before the answer is taken as it is. Every
+/// request made here is safe to repeat: reads, and records (idempotent by
+/// id).
+const BUSY_BUDGET: Duration = Duration::from_secs(120);
+
+/// The longest single wait for a busy explorer.
+const BUSY_WAIT_MAX: Duration = Duration::from_secs(10);
+
+/// How long to wait before asking a busy explorer again: what its
+/// `Retry-After` says (whole seconds, often 0 under a per-second limit),
+/// but at least the growing `backoff`, at most [`BUSY_WAIT_MAX`].
+fn busy_wait(r: &reqwest::Response, backoff: Duration) -> Duration {
+    let said = r
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_secs);
+    said.max(backoff).min(BUSY_WAIT_MAX)
+}
+
 /// The explorers of one network, tried in order.
 #[derive(Clone)]
 pub struct Nodes {
     pub urls: Vec<String>,
     http: reqwest::Client,
+    /// How long a busy explorer is waited for ([`BUSY_BUDGET`]).
+    busy_budget: Duration,
 }
 
 /// What the batch endpoint answered.
@@ -57,20 +81,48 @@ impl Nodes {
             .into_iter()
             .map(|u| u.trim_end_matches('/').to_string())
             .collect();
-        Ok(Nodes { urls, http })
+        Ok(Nodes {
+            urls,
+            http,
+            busy_budget: BUSY_BUDGET,
+        })
+    }
+
+    /// Sends a request, waiting and sending it again while the explorer
+    /// answers 429 (rate limited) or 503 (busy), for up to `busy_budget`:
+    /// a client reading a whole chain is slowed down, not failed.
+    async fn send(
+        &self,
+        request: impl Fn() -> reqwest::RequestBuilder,
+    ) -> reqwest::Result<reqwest::Response> {
+        let start = Instant::now();
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            let r = request().send().await?;
+            let busy = matches!(
+                r.status(),
+                reqwest::StatusCode::TOO_MANY_REQUESTS | reqwest::StatusCode::SERVICE_UNAVAILABLE
+            );
+            if !busy || start.elapsed() >= self.busy_budget {
+                return Ok(r);
+            }
+            let wait = busy_wait(&r, backoff);
+            tokio::time::sleep(wait).await;
+            backoff = (backoff * 2).min(BUSY_WAIT_MAX);
+        }
     }
 
     /// GET from one explorer: the JSON, or its `{code, message}` error.
     pub async fn get_at(&self, base: &str, path: &str) -> Result<Value> {
         let url = format!("{base}{path}");
-        let r = self.http.get(&url).send().await;
+        let r = self.send(|| self.http.get(&url)).await;
         Self::json_answer("GET", &url, r).await
     }
 
     /// POST JSON to one explorer: the JSON answer, or its error.
     pub async fn post_json_at(&self, base: &str, path: &str, body: &Value) -> Result<Value> {
         let url = format!("{base}{path}");
-        let r = self.http.post(&url).json(body).send().await;
+        let r = self.send(|| self.http.post(&url).json(body)).await;
         Self::json_answer("POST", &url, r).await
     }
 
@@ -165,11 +217,12 @@ impl Nodes {
     async fn submit_at(&self, base: &str, bytes: &[u8]) -> Result<()> {
         let url = format!("{base}/api/v1/records");
         let r = self
-            .http
-            .post(&url)
-            .header("content-type", "application/octet-stream")
-            .body(bytes.to_vec())
-            .send()
+            .send(|| {
+                self.http
+                    .post(&url)
+                    .header("content-type", "application/octet-stream")
+                    .body(bytes.to_vec())
+            })
             .await
             .with_context(|| format!("cannot reach {url}"))?;
         let status = r.status();
@@ -197,11 +250,12 @@ impl Nodes {
         for base in &self.urls {
             let url = format!("{base}/api/v1/records/batch");
             let sent = self
-                .http
-                .post(&url)
-                .header("content-type", "application/octet-stream")
-                .body(body.clone())
-                .send()
+                .send(|| {
+                    self.http
+                        .post(&url)
+                        .header("content-type", "application/octet-stream")
+                        .body(body.clone())
+                })
                 .await;
             let r = match sent {
                 Ok(r) => r,
@@ -395,6 +449,70 @@ mod tests {
             .expect("nodes")
             .wait_settled(&RecordId([1; 32]), b"", Duration::from_secs(20), settle)
             .await
+    }
+
+    /// The auditor's download stopped at block 457 of a demo chain: the
+    /// explorer's per-client rate limit answered 429 and the client gave
+    /// up. A busy answer (429 or 503) is now waited out.
+    #[tokio::test]
+    async fn a_rate_limited_read_is_retried() {
+        fn limited_twice(n: u32) -> (u16, Value) {
+            match n {
+                0 => (
+                    429,
+                    json!({"code": "request.rate_limited", "message": "retry in 0 s"}),
+                ),
+                1 => (503, json!({"code": "server.busy", "message": "busy"})),
+                _ => committed(n),
+            }
+        }
+        let (url, polls) = explorer(limited_twice).await;
+        let nodes = Nodes::new(vec![url]).expect("nodes");
+        let v = nodes
+            .get(&format!(
+                "/api/v1/records/{}/status",
+                RecordId([1; 32]).to_hex()
+            ))
+            .await
+            .expect("answered after the waits");
+        assert_eq!(v["status"], "committed");
+        assert_eq!(polls.load(Ordering::SeqCst), 3);
+    }
+
+    /// An explorer that stays rate limited is answered with its refusal
+    /// once the budget is spent, not waited for forever; other errors are
+    /// not retried at all.
+    #[tokio::test]
+    async fn a_busy_explorer_is_waited_for_only_so_long() {
+        fn always_limited(_: u32) -> (u16, Value) {
+            (
+                429,
+                json!({"code": "request.rate_limited", "message": "retry in 0 s"}),
+            )
+        }
+        let (url, polls) = explorer(always_limited).await;
+        let mut nodes = Nodes::new(vec![url]).expect("nodes");
+        nodes.busy_budget = Duration::from_millis(300);
+        let path = format!("/api/v1/records/{}/status", RecordId([1; 32]).to_hex());
+        let e = nodes.get(&path).await.expect_err("still limited");
+        let refused = e.downcast_ref::<Refused>().expect("the explorer's refusal");
+        assert_eq!(
+            (refused.status, refused.code.as_str()),
+            (429, "request.rate_limited")
+        );
+        assert!(polls.load(Ordering::SeqCst) >= 2);
+
+        fn gone(_: u32) -> (u16, Value) {
+            (404, json!({"code": "record.unknown", "message": "no"}))
+        }
+        let (url, polls) = explorer(gone).await;
+        let e = Nodes::new(vec![url])
+            .expect("nodes")
+            .get(&path)
+            .await
+            .expect_err("404");
+        assert_eq!(e.downcast_ref::<Refused>().map(|r| r.status), Some(404));
+        assert_eq!(polls.load(Ordering::SeqCst), 1);
     }
 
     /// The draw e2e test's failure: the reveal was committed on node 1,

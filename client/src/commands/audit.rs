@@ -359,6 +359,10 @@ fn html(j: &Value, genesis: &Genesis) -> String {
     h
 }
 
+/// Most blocks one download request asks for (`/api/v1/blocks/raw`'s
+/// page limit).
+const DOWNLOAD_RUN: u64 = 200;
+
 /// `shanlian audit download`: fetches the chain from explorers into a local
 /// store, verifying every block on the way exactly as a node would (its
 /// certificate against the validator set the replay follows, every record
@@ -396,31 +400,60 @@ pub async fn download(
     let max = genesis.params.max_record_bytes as usize;
     let t = Instant::now();
     let mut records = 0u64;
-    for h in start..=remote {
-        let v = nodes.get(&format!("/api/v1/blocks/{h}/raw")).await?;
-        let bytes = |k: &str| {
-            hex::decode(v[k].as_str().unwrap_or("")).with_context(|| format!("block {h}: {k}"))
-        };
-        let block: BlockData = shanlian_ledger::codec::decode_canonical(&bytes("block")?)
-            .map_err(|e| anyhow::anyhow!("block {h}: {e}"))?;
-        let cert: CommitCertificate =
-            shanlian_ledger::codec::decode_canonical(&bytes("certificate")?)
-                .map_err(|e| anyhow::anyhow!("block {h} certificate: {e}"))?;
-        if block.header.height != h || block.header.prev_hash != state.last_header_hash {
-            bail!("block {h} does not link to the block before it: the explorer serves a broken chain");
+    // Runs of blocks, the next run fetched while this one is verified.
+    let fetch = |from: u64| {
+        let nodes = nodes.clone();
+        let limit = (remote - from + 1).min(DOWNLOAD_RUN);
+        tokio::spawn(async move {
+            nodes
+                .get(&format!("/api/v1/blocks/raw?from={from}&limit={limit}"))
+                .await
+        })
+    };
+    let mut h = start;
+    let mut pending = (h <= remote).then(|| fetch(h));
+    while let Some(task) = pending.take() {
+        let answer = task.await.context("the download task failed")??;
+        let run = answer["blocks"].as_array().cloned().unwrap_or_default();
+        if run.is_empty() {
+            bail!("the explorer has no block {h}, though it said its newest was {remote}");
         }
-        let set = state.validator_set(h);
-        cert.verify(&state.genesis_hash, h, &block.header.hash(), &set)
-            .map_err(|e| anyhow::anyhow!("block {h}: its certificate does not verify: {e}"))?;
-        let recs =
-            chain::decode_records(&block, max).map_err(|e| anyhow::anyhow!("block {h}: {e}"))?;
-        let ok = chain::verify_signatures(&mut state, &recs);
-        let tr = chain::check_block(&mut state, &block.header, &recs, &ok, &store)
-            .map_err(|e| anyhow::anyhow!("block {h} does not check: {e}"))?;
-        chain::commit(&mut state, &store, &block, &cert, &tr)
-            .map_err(|e| anyhow::anyhow!("block {h}: {e}"))?;
-        records += recs.len() as u64;
-        bar.inc(1);
+        let after = h + run.len() as u64;
+        if after <= remote {
+            pending = Some(fetch(after));
+        }
+        for v in run {
+            if v["height"].as_u64() != Some(h) {
+                bail!(
+                    "the explorer answered block {} where block {h} was asked for",
+                    v["height"]
+                );
+            }
+            let bytes = |k: &str| {
+                hex::decode(v[k].as_str().unwrap_or("")).with_context(|| format!("block {h}: {k}"))
+            };
+            let block: BlockData = shanlian_ledger::codec::decode_canonical(&bytes("block")?)
+                .map_err(|e| anyhow::anyhow!("block {h}: {e}"))?;
+            let cert: CommitCertificate =
+                shanlian_ledger::codec::decode_canonical(&bytes("certificate")?)
+                    .map_err(|e| anyhow::anyhow!("block {h} certificate: {e}"))?;
+            if block.header.height != h || block.header.prev_hash != state.last_header_hash {
+                bail!("block {h} does not link to the block before it: the explorer serves a broken chain");
+            }
+            let set = state.validator_set(h);
+            cert.verify(&state.genesis_hash, h, &block.header.hash(), &set)
+                .map_err(|e| anyhow::anyhow!("block {h}: its certificate does not verify: {e}"))?;
+            let recs = chain::decode_records(&block, max)
+                .map_err(|e| anyhow::anyhow!("block {h}: {e}"))?;
+            let ok = chain::verify_signatures(&mut state, &recs);
+            let tr = chain::check_block(&mut state, &block.header, &recs, &ok, &store)
+                .map_err(|e| anyhow::anyhow!("block {h} does not check: {e}"))?;
+            chain::commit(&mut state, &store, &block, &cert, &tr)
+                .map_err(|e| anyhow::anyhow!("block {h}: {e}"))?;
+            records += recs.len() as u64;
+            bar.inc(1);
+            h += 1;
+        }
     }
     store.flush()?;
     bar.finish_and_clear();
