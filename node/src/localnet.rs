@@ -295,6 +295,15 @@ pub fn run(
         http.join(" "),
         dir.display()
     );
+    let explorers: Vec<String> = (0..validators)
+        .map(|i| format!("http://127.0.0.1:{}", base_port as usize + 200 + i))
+        .collect();
+    println!(
+        "every node serves the explorer: {} (compare them: shanlian --genesis {}/genesis.toml audit compare {})",
+        explorers.join(" "),
+        dir.display(),
+        explorers.join(" ")
+    );
     match &web {
         Some(_) => println!("explorer: {explorer}/  (API {explorer}/api/v1/status, docs {explorer}/api/docs/)"),
         None => println!("explorer API: {explorer}/api/v1/status (the web page is not built: cd explorer/web && npm ci && npm run build)"),
