@@ -483,10 +483,17 @@ pub async fn compare(urls: &[String], genesis: &Genesis) -> Result<Report> {
     let mut tips = Vec::new();
     for u in urls {
         let n = Nodes::new(vec![u.clone()])?;
-        let s = n
-            .get("/api/v1/status")
-            .await
-            .with_context(|| u.to_string())?;
+        let s = n.get("/api/v1/status").await.map_err(|e| {
+            let hint = if e
+                .downcast_ref::<crate::api::Refused>()
+                .is_some_and(|r| r.status == 404)
+            {
+                " (not an explorer: give each node's `explorer` address, not its submission port)"
+            } else {
+                ""
+            };
+            e.context(format!("{u}{hint}"))
+        })?;
         if s["genesis_hash"].as_str() != Some(&hex::encode(genesis.hash())) {
             bail!("{u} serves another genesis ({})", s["genesis_hash"]);
         }

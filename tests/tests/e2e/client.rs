@@ -151,6 +151,10 @@ async fn the_command_line_on_a_real_network() {
     let (code, v, out) = run(common(&["audit", "compare", &e1, &e2, &e3]));
     assert_eq!(code, 0, "{out}");
     assert_eq!(v["ok"], true);
+    // A node's submission port is not an explorer: said so.
+    let (code, _, out) = run(common(&["audit", "compare", &e1, &net.http(2)]));
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("not an explorer"), "{out}");
 
     // An auditor downloads the chain through one explorer, verifying every
     // block, and audits it: no findings on this chain.
