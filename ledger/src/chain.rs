@@ -129,14 +129,7 @@ pub(crate) fn verify_in_batches(
                     items.push((v, m.as_slice(), &r.signed.signature));
                 }
             }
-            let verdicts = if single_only {
-                items
-                    .iter()
-                    .map(|(v, m, s)| v.verify_message(m, s).is_ok())
-                    .collect()
-            } else {
-                crate::crypto::verify_batch(&items)
-            };
+            let verdicts = verdicts(&items, single_only);
             let mut out = vec![false; batch.len()];
             for (i, ok) in at.into_iter().zip(verdicts) {
                 out[i] = ok;
@@ -144,6 +137,19 @@ pub(crate) fn verify_in_batches(
             out
         })
         .collect()
+}
+
+/// Verdicts for signatures with their messages built: one ZIP-215 batch,
+/// or each on its own with `single_only` (the same verdicts, slower).
+pub(crate) fn verdicts(items: &[SignedMessage], single_only: bool) -> Vec<bool> {
+    if single_only {
+        items
+            .iter()
+            .map(|(v, m, s)| v.verify_message(m, s).is_ok())
+            .collect()
+    } else {
+        crate::crypto::verify_batch(items)
+    }
 }
 
 /// Builds a block at `time` from candidates in order, leaving out any that

@@ -8,9 +8,13 @@
 //!
 //! Signatures are checked ahead of replay on all cores in ZIP-215 batches
 //! ([`crate::crypto::verify_batch`]), which give the same verdicts as
-//! single verification.
+//! single verification: every record's, and every certificate's under the
+//! validator keys a [`ValidatorTracker`] following the governance records
+//! ahead of the replay expects. The replay then takes a certificate
+//! signature as checked only if it was checked under the key the replayed
+//! state gives that validator; any other it verifies on its own.
 
-use crate::block::{BlockData, CommitCertificate, Header};
+use crate::block::{BlockData, CommitCertificate, Header, VoteBody, VoteKind};
 use crate::chain;
 use crate::codec;
 use crate::crypto::Verifier;
@@ -23,6 +27,7 @@ use crate::record::Record;
 use crate::state::State;
 use crate::store::{Store, StoreError};
 use crate::types::*;
+use crate::validators::ValidatorTracker;
 use std::collections::HashMap;
 use std::sync::{mpsc, Arc};
 
@@ -102,6 +107,8 @@ impl Default for VerifyOptions {
 pub struct Report {
     pub height: u64,
     pub records: u64,
+    /// Signatures of the commit certificates replayed.
+    pub certificate_signatures: u64,
     pub header_hash: Hash32,
     pub log_size: u64,
     pub log_root: Hash32,
@@ -116,6 +123,9 @@ struct Prepared {
     cert: CommitCertificate,
     records: Vec<Record>,
     sig_ok: Vec<bool>,
+    /// Per certificate signature: the key it was verified under ahead of
+    /// the replay, if it was and verified.
+    cert_ok: Vec<Option<PublicKey>>,
 }
 
 /// One height's stored bytes, read ahead of decoding.
@@ -164,12 +174,14 @@ fn decode_raw(raw: Raw, max_bytes: usize) -> Result<Prepared, VerifyError> {
     let records = chain::decode_owned_records(std::mem::take(&mut block.records), max_bytes)
         .map_err(|error| VerifyError::Block { height, error })?;
     let sig_ok = vec![false; records.len()];
+    let cert_ok = vec![None; cert.signatures.len()];
     Ok(Prepared {
         height,
         header: block.header,
         cert,
         records,
         sig_ok,
+        cert_ok,
     })
 }
 
@@ -246,19 +258,158 @@ fn check_signatures(
     }
 }
 
+/// A certificate signature to check ahead of the replay: block `block` of
+/// the window, signature `index` of its certificate, under `key`, over
+/// `message` (the precommit the certificate claims).
+struct CertCheck {
+    block: usize,
+    index: usize,
+    key: PublicKey,
+    message: Vec<u8>,
+}
+
+/// The certificate signatures of a window, each under the key the tracker
+/// expects its validator to have at that height; the tracker follows the
+/// window's governance records. A guess, never trusted: the replay uses a
+/// verdict only for the key its own state gives (a store with an invalid
+/// governance record fails the replay anyway).
+fn expect_certificates(
+    window: &[Prepared],
+    tracker: &mut ValidatorTracker,
+    genesis_hash: &Hash32,
+) -> Vec<CertCheck> {
+    let mut checks = Vec::new();
+    for (block, p) in window.iter().enumerate() {
+        let set = tracker.set_at(p.height);
+        for (index, s) in p.cert.signatures.iter().enumerate() {
+            let Some(v) = set.get(&s.validator) else {
+                continue;
+            };
+            let vote = VoteBody {
+                kind: VoteKind::Precommit,
+                height: p.height,
+                round: p.cert.round,
+                value: Some(p.cert.header_hash),
+                validator: s.validator,
+            };
+            checks.push(CertCheck {
+                block,
+                index,
+                key: v.public_key,
+                message: vote.sign_bytes(genesis_hash),
+            });
+        }
+        for r in &p.records {
+            let payload = &r.signed.body.payload;
+            if ValidatorTracker::follows(payload) {
+                let _ = tracker.apply(payload, p.height);
+            }
+        }
+    }
+    checks
+}
+
+/// Verifies the window's expected certificate signatures on all cores, in
+/// batches (or one by one with `single_only`), into `cert_ok`.
+fn check_certificates(
+    window: &mut [Prepared],
+    checks: &[CertCheck],
+    keys: &Keys,
+    single_only: bool,
+) {
+    use rayon::prelude::*;
+    let threads = rayon::current_num_threads().max(1);
+    let chunk = checks.len().div_ceil(threads).clamp(1, chain::MAX_BATCH);
+    let verdicts: Vec<bool> = {
+        let window = &*window;
+        checks
+            .par_chunks(chunk)
+            .flat_map_iter(|batch| {
+                let mut at = Vec::with_capacity(batch.len());
+                let mut items = Vec::with_capacity(batch.len());
+                for (i, c) in batch.iter().enumerate() {
+                    if let Some(v) = keys.get(&c.key).and_then(Option::as_ref) {
+                        at.push(i);
+                        let sig = &window[c.block].cert.signatures[c.index].signature;
+                        items.push((v, c.message.as_slice(), sig));
+                    }
+                }
+                let mut out = vec![false; batch.len()];
+                for (i, ok) in at.into_iter().zip(chain::verdicts(&items, single_only)) {
+                    out[i] = ok;
+                }
+                out
+            })
+            .collect()
+    };
+    for (c, ok) in checks.iter().zip(verdicts) {
+        if ok {
+            window[c.block].cert_ok[c.index] = Some(c.key);
+        }
+    }
+}
+
 /// The parsed keys of every signer seen so far (`None`: not a valid key).
 /// Looked up twice per record, so with foldhash rather than SipHash; it is
 /// seeded per process, so a store cannot hold keys chosen to collide.
 type Keys = HashMap<PublicKey, Option<Verifier>, crate::journal::Hasher>;
 
-/// Adds the window's new signers to `keys` (copying the map only if a
-/// signature check still holds the old one: new signers are rare).
-fn register_signers(window: &[Prepared], keys: &mut Arc<Keys>) {
-    for r in window.iter().flat_map(|p| &p.records) {
-        if !keys.contains_key(&r.signed.signer) {
-            Arc::make_mut(keys).insert(r.signed.signer, Verifier::parse(&r.signed.signer).ok());
+/// Adds the window's new signers and expected validator keys to `keys`
+/// (copying the map only if a signature check still holds the old one: new
+/// keys are rare).
+fn register_signers(window: &[Prepared], certs: &[CertCheck], keys: &mut Arc<Keys>) {
+    let signers = window
+        .iter()
+        .flat_map(|p| &p.records)
+        .map(|r| &r.signed.signer);
+    for key in signers.chain(certs.iter().map(|c| &c.key)) {
+        if !keys.contains_key(key) {
+            Arc::make_mut(keys).insert(*key, Verifier::parse(key).ok());
         }
     }
+}
+
+/// How fast this machine verifies a chain's signatures, alone: the record
+/// and certificate signatures of its first blocks (at least `sample` of
+/// them, or all), verified in batches on all cores exactly as
+/// [`verify_store_with`] does ahead of its replay — the bound a replay's
+/// rate is measured against. Signatures per second; `None` for a chain
+/// with no blocks.
+pub fn signature_rate(store: &Store, sample: usize) -> Result<Option<f64>, VerifyError> {
+    let genesis = store.genesis()?.ok_or(VerifyError::NoGenesis)?;
+    let tip = store.tip()?.ok_or(VerifyError::NoGenesis)?.height;
+    let genesis_hash = genesis.hash();
+    let max_bytes = genesis.params.max_record_bytes as usize;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .build()
+        .map_err(|e| VerifyError::Tip(format!("cannot start verifier threads: {e}")))?;
+    let mut tracker = ValidatorTracker::from_genesis(&genesis);
+    let mut keys = Arc::new(Keys::default());
+    let mut windows = Vec::new();
+    let (mut h, mut signatures) = (1, 0usize);
+    while h <= tip && signatures < sample {
+        let (window, failed) = pool.install(|| read_window(store, &mut h, tip, max_bytes));
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let certs = expect_certificates(&window, &mut tracker, &genesis_hash);
+        register_signers(&window, &certs, &mut keys);
+        signatures += certs.len() + window.iter().map(|p| p.records.len()).sum::<usize>();
+        windows.push((window, certs));
+    }
+    if signatures == 0 {
+        return Ok(None);
+    }
+    let t = std::time::Instant::now();
+    pool.install(|| {
+        for (window, certs) in &mut windows {
+            check_signatures(window, &genesis_hash, &keys, false);
+            check_certificates(window, certs, &keys, false);
+        }
+    });
+    Ok(Some(
+        signatures as f64 / t.elapsed().as_secs_f64().max(1e-9),
+    ))
 }
 
 /// Replays the whole store and checks it; calls `progress` after each block.
@@ -289,6 +440,7 @@ pub fn verify_store_with(
     let genesis_hash = state.genesis_hash;
     let max_bytes = genesis.params.max_record_bytes as usize;
     let mut records_seen = 0u64;
+    let mut certificate_signatures = 0u64;
     // Trace rows and index entries the replay produces, to compare with
     // what the store holds.
     let mut derived: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
@@ -314,6 +466,7 @@ pub fn verify_store_with(
     // The log's tiles, built from the nodes each block's check completed
     // while it hashed the log (nothing is hashed again for them).
     let mut tiles = MemTiles::new();
+    let mut tracker = ValidatorTracker::from_genesis(&genesis);
     let reader = std::thread::Builder::new()
         .name("verify-reader".into())
         .spawn(move || {
@@ -322,7 +475,8 @@ pub fn verify_store_with(
             while h <= tip_height {
                 let (mut window, failed) =
                     pool.install(|| read_window(&reader_store, &mut h, tip_height, max_bytes));
-                register_signers(&window, &mut keys);
+                let certs = expect_certificates(&window, &mut tracker, &genesis_hash);
+                register_signers(&window, &certs, &mut keys);
                 // The window's signatures are checked by a job of its own,
                 // and the replay waits for it in order: the reader goes on
                 // to the next window meanwhile, so the pool always has the
@@ -332,6 +486,7 @@ pub fn verify_store_with(
                 let keys = Arc::clone(&keys);
                 pool.spawn(move || {
                     check_signatures(&mut window, &genesis_hash, &keys, opts.single_only);
+                    check_certificates(&mut window, &certs, &keys, opts.single_only);
                     let _ = checked_tx.send(window);
                 });
                 // The blocks before a failure are checked and replayed
@@ -378,7 +533,9 @@ pub fn verify_store_with(
                 }
                 let set = state.validator_set(height);
                 p.cert
-                    .verify(&genesis_hash, height, &header.hash(), &set)
+                    .verify_prechecked(&genesis_hash, height, &header.hash(), &set, |i, key| {
+                        p.cert_ok.get(i).copied().flatten().as_ref() == Some(key)
+                    })
                     .map_err(|e| VerifyError::Certificate {
                         height,
                         reason: e.to_string(),
@@ -414,6 +571,7 @@ pub fn verify_store_with(
                     .commit_block(header)
                     .map_err(|error| VerifyError::Block { height, error })?;
                 records_seen += p.records.len() as u64;
+                certificate_signatures += p.cert.signatures.len() as u64;
                 progress(Progress {
                     height,
                     tip: tip_height,
@@ -468,6 +626,7 @@ pub fn verify_store_with(
     Ok(Report {
         height: state.height,
         records: records_seen,
+        certificate_signatures,
         header_hash: state.last_header_hash,
         log_size: state.log.size(),
         log_root: state.log.root(),
