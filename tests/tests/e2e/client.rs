@@ -183,6 +183,13 @@ async fn the_command_line_on_a_real_network() {
             .unwrap()
             > 0.0
     );
+    // The bound counts the certificates' signatures too: at least three a
+    // block on this 4-validator network.
+    assert!(
+        v["integrity"]["certificate_signatures"].as_u64().unwrap()
+            >= 3 * v["integrity"]["height"].as_u64().unwrap(),
+        "{out}"
+    );
     // A second download resumes where the store ends.
     let (code, _, out) = run(common(&[
         "--explorer",
