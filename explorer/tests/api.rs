@@ -524,7 +524,10 @@ async fn donations_donors_projects_charities() {
         ("/api/v1/blocks/raw?from=0", "request.bad_height"),
         ("/api/v1/blocks/raw?from=1&limit=0", "request.bad_limit"),
         ("/api/v1/blocks/raw?from=1&limit=201", "request.bad_limit"),
-        ("/api/v1/blocks/raw?from=9007199254740992", "request.bad_query"),
+        (
+            "/api/v1/blocks/raw?from=9007199254740992",
+            "request.bad_query",
+        ),
         ("/api/v1/blocks/raw?from=one", "request.bad_query"),
         ("/api/v1/blocks/raw", "request.bad_query"),
     ] {
