@@ -29,25 +29,42 @@ const POLL: Duration = Duration::from_millis(200);
 const SETTLE: Duration = Duration::from_secs(10);
 
 /// How long a request an explorer keeps answering "too many requests" (429)
-/// or "busy" (503) is retried before the answer is taken as it is. Every
-/// request made here is safe to repeat: reads, and records (idempotent by
-/// id).
+/// or "busy, retry" (503 with `Retry-After`) is retried before the answer
+/// is taken as it is. Every request made here is safe to repeat: reads, and
+/// records (idempotent by id). Other 503s (a node that is faulty, stopping,
+/// or takes no records) are answers: the caller tries the next node.
 const BUSY_BUDGET: Duration = Duration::from_secs(120);
 
 /// The longest single wait for a busy explorer.
 const BUSY_WAIT_MAX: Duration = Duration::from_secs(10);
 
-/// How long to wait before asking a busy explorer again: what its
-/// `Retry-After` says (whole seconds, often 0 under a per-second limit),
-/// but at least the growing `backoff`, at most [`BUSY_WAIT_MAX`].
-fn busy_wait(r: &reqwest::Response, backoff: Duration) -> Duration {
-    let said = r
-        .headers()
+/// An explorer's `Retry-After` in its seconds form (whole seconds, often
+/// 0 under a per-second limit).
+fn retry_after(r: &reqwest::Response) -> Option<Duration> {
+    r.headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or(Duration::ZERO, Duration::from_secs);
-    said.max(backoff).min(BUSY_WAIT_MAX)
+        .map(Duration::from_secs)
+}
+
+/// Whether an answer says "not now, later": 429, or 503 with `Retry-After`.
+fn is_busy(r: &reqwest::Response) -> bool {
+    match r.status() {
+        reqwest::StatusCode::TOO_MANY_REQUESTS => true,
+        reqwest::StatusCode::SERVICE_UNAVAILABLE => retry_after(r).is_some(),
+        _ => false,
+    }
+}
+
+/// How long to wait before asking a busy explorer again: what its
+/// `Retry-After` says, but at least the growing `backoff`, at most
+/// [`BUSY_WAIT_MAX`].
+fn busy_wait(r: &reqwest::Response, backoff: Duration) -> Duration {
+    retry_after(r)
+        .unwrap_or(Duration::ZERO)
+        .max(backoff)
+        .min(BUSY_WAIT_MAX)
 }
 
 /// The explorers of one network, tried in order.
@@ -89,8 +106,8 @@ impl Nodes {
     }
 
     /// Sends a request, waiting and sending it again while the explorer
-    /// answers 429 (rate limited) or 503 (busy), for up to `busy_budget`:
-    /// a client reading a whole chain is slowed down, not failed.
+    /// answers busy ([`is_busy`]), for up to `busy_budget`: a client
+    /// reading a whole chain is slowed down, not failed.
     async fn send(
         &self,
         request: impl Fn() -> reqwest::RequestBuilder,
@@ -99,11 +116,7 @@ impl Nodes {
         let mut backoff = Duration::from_millis(50);
         loop {
             let r = request().send().await?;
-            let busy = matches!(
-                r.status(),
-                reqwest::StatusCode::TOO_MANY_REQUESTS | reqwest::StatusCode::SERVICE_UNAVAILABLE
-            );
-            if !busy || start.elapsed() >= self.busy_budget {
+            if !is_busy(&r) || start.elapsed() >= self.busy_budget {
                 return Ok(r);
             }
             let wait = busy_wait(&r, backoff);
@@ -425,7 +438,12 @@ mod tests {
                 async move {
                     let (code, body) = answer(n);
                     let code = axum::http::StatusCode::from_u16(code).expect("status");
-                    (code, axum::Json(body))
+                    // A body's `retry_after` is sent as the header.
+                    let mut headers = axum::http::HeaderMap::new();
+                    if let Some(s) = body["retry_after"].as_str() {
+                        headers.insert("retry-after", s.parse().expect("header"));
+                    }
+                    (code, headers, axum::Json(body))
                 }
             }),
         );
@@ -462,7 +480,10 @@ mod tests {
                     429,
                     json!({"code": "request.rate_limited", "message": "retry in 0 s"}),
                 ),
-                1 => (503, json!({"code": "server.busy", "message": "busy"})),
+                1 => (
+                    503,
+                    json!({"code": "server.busy", "message": "busy", "retry_after": "0"}),
+                ),
                 _ => committed(n),
             }
         }
@@ -513,6 +534,29 @@ mod tests {
             .expect_err("404");
         assert_eq!(e.downcast_ref::<Refused>().map(|r| r.status), Some(404));
         assert_eq!(polls.load(Ordering::SeqCst), 1);
+        // A 503 without Retry-After (a faulty node, one stopping, one that
+        // takes no records) is an answer: the next node is asked at once.
+        fn faulty(_: u32) -> (u16, Value) {
+            (
+                503,
+                json!({"code": "node.fault", "message": "submit to another node"}),
+            )
+        }
+        let (bad, bad_polls) = explorer(faulty).await;
+        let (good, good_polls) = explorer(committed).await;
+        let v = Nodes::new(vec![bad, good])
+            .expect("nodes")
+            .get(&path)
+            .await
+            .expect("the next node");
+        assert_eq!(v["status"], "committed");
+        assert_eq!(
+            (
+                bad_polls.load(Ordering::SeqCst),
+                good_polls.load(Ordering::SeqCst)
+            ),
+            (1, 1)
+        );
     }
 
     /// The draw e2e test's failure: the reveal was committed on node 1,

@@ -243,8 +243,8 @@ pub async fn raw_block(State(s): State<Shared>, Path(height): Path<String>) -> A
     ))
 }
 
-/// Most hex characters of blocks one `/api/v1/blocks/raw` answer carries
-/// (the first block is always sent, however large).
+/// Most hex characters of blocks one `/api/v1/blocks/raw` answer carries,
+/// 4 MiB of block bytes (the first block is always sent, however large).
 pub const RAW_RANGE_BYTES: usize = 8 << 20;
 
 /// A run of committed blocks, oldest first.
@@ -255,7 +255,7 @@ pub struct RawRangeQuery {
     #[param(minimum = 1, maximum = 9007199254740991.0)]
     pub from: u64,
     /// At most this many blocks (1–200, default 50); fewer when the tip is
-    /// reached or the answer reaches 8 MiB of block bytes.
+    /// reached or the answer reaches 4 MiB of block bytes.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
 }

@@ -399,7 +399,13 @@ fn rate_limited(e: tower_governor::GovernorError) -> Response {
 
 async fn overloaded(e: tower::BoxError) -> Response {
     if e.is::<tower::load_shed::error::Overloaded>() {
-        ApiError::unavailable("server.busy", "the server is busy; retry shortly").into_response()
+        let mut r = ApiError::unavailable("server.busy", "the server is busy; retry shortly")
+            .into_response();
+        // Temporary, unlike the other 503s (a node that is faulty,
+        // stopping, or takes no records): clients wait and retry.
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        r
     } else {
         ApiError::internal(e).into_response()
     }
@@ -416,4 +422,20 @@ async fn method_not_allowed() -> Response {
         "that method is not allowed on this path; see /api/openapi.json",
     )
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shed load is the one 503 a client should wait out: it says when to
+    /// retry; the others (a faulty node, one stopping) do not.
+    #[tokio::test]
+    async fn a_busy_answer_says_when_to_retry() {
+        let r = overloaded(Box::new(tower::load_shed::error::Overloaded::new())).await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers().get(header::RETRY_AFTER).unwrap(), "1");
+        let r = ApiError::unavailable("node.fault", "submit to another node").into_response();
+        assert!(r.headers().get(header::RETRY_AFTER).is_none());
+    }
 }

@@ -380,23 +380,34 @@ pub async fn download(
     let t = Instant::now();
     let mut records = 0u64;
     // Runs of blocks, the next run fetched while this one is verified.
+    // An explorer behind the one that gave `remote` answers an empty run:
+    // the next one is asked.
     let fetch = |from: u64| {
         let nodes = nodes.clone();
         let limit = (remote - from + 1).min(DOWNLOAD_RUN);
+        let path = format!("/api/v1/blocks/raw?from={from}&limit={limit}");
         tokio::spawn(async move {
-            nodes
-                .get(&format!("/api/v1/blocks/raw?from={from}&limit={limit}"))
-                .await
+            let mut last = anyhow::anyhow!("no explorer");
+            for base in &nodes.urls {
+                match nodes.get_at(base, &path).await {
+                    Ok(v) => match v["blocks"].as_array() {
+                        Some(run) if !run.is_empty() => {
+                            let mut run = run.clone();
+                            run.truncate(limit as usize);
+                            return Ok(run);
+                        }
+                        _ => last = anyhow::anyhow!("{base} has no block {from} yet"),
+                    },
+                    Err(e) => last = e,
+                }
+            }
+            Err(last.context(format!("block {from}, though the chain reaches {remote}")))
         })
     };
     let mut h = start;
     let mut pending = (h <= remote).then(|| fetch(h));
     while let Some(task) = pending.take() {
-        let answer = task.await.context("the download task failed")??;
-        let run = answer["blocks"].as_array().cloned().unwrap_or_default();
-        if run.is_empty() {
-            bail!("the explorer has no block {h}, though it said its newest was {remote}");
-        }
+        let run = task.await.context("the download task failed")??;
         let after = h + run.len() as u64;
         if after <= remote {
             pending = Some(fetch(after));

@@ -276,6 +276,8 @@ impl CommitCertificate {
     /// the vote [`sign_bytes`](VoteBody::sign_bytes) this height, round,
     /// header hash and validator make, under `key`. Every other check is
     /// made here: the key must be the one the set gives the validator.
+    /// A `prechecked` that vouches for a signature nobody verified makes
+    /// this accept a forgery: only [`crate::crypto`] verdicts may back it.
     pub fn verify_prechecked(
         &self,
         genesis: &Hash32,
