@@ -19,7 +19,7 @@ use shanlian_ledger::verify::{verify_store_with, VerifyOptions};
 use std::path::Path;
 use std::time::Instant;
 
-/// `shanlian audit --store DIR`: replays and verifies everything, then runs
+/// `shanlian audit run --store DIR`: replays and verifies everything, then runs
 /// the compliance checks; JSON and a self-contained HTML report on request.
 pub fn audit(
     dir: &Path,
@@ -451,7 +451,7 @@ pub async fn download(
     Ok(Report::ok(
         json!({"store": dir.display().to_string(), "height": state.height, "blocks": remote.saturating_sub(start - 1), "records": records, "seconds": secs}),
         format!(
-            "✓ {} holds the chain to block {} ({} records downloaded and verified in {:.1} s); audit it with `shanlian audit --store {}`",
+            "✓ {} holds the chain to block {} ({} records downloaded and verified in {:.1} s); audit it with `shanlian audit run --store {}`",
             dir.display(),
             state.height,
             records,
