@@ -185,6 +185,21 @@ fn decode_raw(raw: Raw, max_bytes: usize) -> Result<Prepared, VerifyError> {
     })
 }
 
+/// The blocks decoded before the first failure, in order, and that
+/// failure (an earlier height's failure comes first).
+fn until_failure(
+    decoded: Vec<Result<Prepared, VerifyError>>,
+) -> (Vec<Prepared>, Option<VerifyError>) {
+    let mut window = Vec::with_capacity(decoded.len());
+    for d in decoded {
+        match d {
+            Ok(p) => window.push(p),
+            Err(e) => return (window, Some(e)),
+        }
+    }
+    (window, None)
+}
+
 /// Reads and decodes the blocks from height `*h` on, about
 /// [`WINDOW_BYTES`] of them, advancing `*h`; decoding runs on the current
 /// rayon pool. Returns the blocks that decoded, in order, and the failure
@@ -216,18 +231,8 @@ fn read_window(
         .into_par_iter()
         .map(|raw| decode_raw(raw, max_bytes))
         .collect();
-    let mut window = Vec::with_capacity(decoded.len());
-    for d in decoded {
-        match d {
-            Ok(p) => window.push(p),
-            Err(e) => {
-                // An earlier height's failure comes first.
-                failed = Some(e);
-                break;
-            }
-        }
-    }
-    (window, failed)
+    let (window, bad) = until_failure(decoded);
+    (window, bad.or(failed))
 }
 
 /// How many bytes of blocks the reader decodes and signature-checks at a
@@ -297,17 +302,7 @@ pub fn commit_run(
         })
         .collect();
     // The blocks before a malformed one are still checked and committed.
-    let mut window = Vec::with_capacity(decoded.len());
-    let mut failed = None;
-    for d in decoded {
-        match d {
-            Ok(p) => window.push(p),
-            Err(e) => {
-                failed = Some(e);
-                break;
-            }
-        }
-    }
+    let (mut window, failed) = until_failure(decoded);
     let set = state.validator_set(first);
     let certs = expect_certificates_under(&window, &set, &genesis_hash);
     let mut keys = Arc::new(Keys::default());
@@ -323,28 +318,7 @@ pub fn commit_run(
                 reason: "it does not follow the last committed block".into(),
             });
         }
-        let set = state.validator_set(height);
-        p.cert
-            .verify_prechecked(&genesis_hash, height, &p.header.hash(), &set, |i, key| {
-                p.cert_ok.get(i).copied().flatten().as_ref() == Some(key)
-            })
-            .map_err(|e| VerifyError::Certificate {
-                height,
-                reason: e.to_string(),
-            })?;
-        if let Some(index) = p.sig_ok.iter().position(|ok| !ok) {
-            return Err(VerifyError::Signature {
-                height,
-                index,
-                id: p.records[index].id,
-            });
-        }
-        let tr = chain::check_block(state, &p.header, &p.records, &p.sig_ok, store).map_err(
-            |e| match e {
-                ChainError::Invalid(error) => VerifyError::Block { height, error },
-                ChainError::Fault(fault) => VerifyError::Fault { height, fault },
-            },
-        )?;
+        let tr = check_prepared(state, p, store)?;
         chain::commit(state, store, block, cert, &tr)
             .map_err(|fault| VerifyError::Fault { height, fault })?;
         records += p.records.len() as u64;
@@ -353,6 +327,42 @@ pub fn commit_run(
         Some(e) => Err(e),
         None => Ok(records),
     }
+}
+
+/// Checks a linked block whose signatures were checked ahead: its
+/// certificate against the validator set `state` gives its height (taking
+/// as verified only what was verified under that set's keys), its records'
+/// signatures, then every rule and root ([`chain::check_block`]).
+fn check_prepared(
+    state: &mut State,
+    p: &Prepared,
+    store: &Store,
+) -> Result<crate::state::Transition, VerifyError> {
+    let height = p.height;
+    let set = state.validator_set(height);
+    p.cert
+        .verify_prechecked(
+            &state.genesis_hash,
+            height,
+            &p.header.hash(),
+            &set,
+            |i, key| p.cert_ok.get(i).copied().flatten().as_ref() == Some(key),
+        )
+        .map_err(|e| VerifyError::Certificate {
+            height,
+            reason: e.to_string(),
+        })?;
+    if let Some(index) = p.sig_ok.iter().position(|ok| !ok) {
+        return Err(VerifyError::Signature {
+            height,
+            index,
+            id: p.records[index].id,
+        });
+    }
+    chain::check_block(state, &p.header, &p.records, &p.sig_ok, store).map_err(|e| match e {
+        ChainError::Invalid(error) => VerifyError::Block { height, error },
+        ChainError::Fault(fault) => VerifyError::Fault { height, fault },
+    })
 }
 
 /// The certificate signatures of `window`, each under the key `set` gives
@@ -650,27 +660,7 @@ pub fn verify_store_with(
                         reason: "previous header hash differs".into(),
                     });
                 }
-                let set = state.validator_set(height);
-                p.cert
-                    .verify_prechecked(&genesis_hash, height, &header.hash(), &set, |i, key| {
-                        p.cert_ok.get(i).copied().flatten().as_ref() == Some(key)
-                    })
-                    .map_err(|e| VerifyError::Certificate {
-                        height,
-                        reason: e.to_string(),
-                    })?;
-                if let Some(index) = p.sig_ok.iter().position(|ok| !ok) {
-                    return Err(VerifyError::Signature {
-                        height,
-                        index,
-                        id: p.records[index].id,
-                    });
-                }
-                let tr = chain::check_block(&mut state, header, &p.records, &p.sig_ok, store)
-                    .map_err(|e| match e {
-                        ChainError::Invalid(error) => VerifyError::Block { height, error },
-                        ChainError::Fault(fault) => VerifyError::Fault { height, fault },
-                    })?;
+                let tr = check_prepared(&mut state, p, store)?;
                 let writes = merkle::tiles_gaining(tr.log_before.size(), &tr.log_nodes, &tiles)
                     .map_err(|e| VerifyError::Tile(e.to_string()))?;
                 tiles.apply(writes);
