@@ -374,26 +374,39 @@ fn expect_certificates_under(
 ) -> Vec<CertCheck> {
     let mut checks = Vec::new();
     for (block, p) in window.iter().enumerate() {
-        for (index, s) in p.cert.signatures.iter().enumerate() {
-            let Some(v) = set.get(&s.validator) else {
-                continue;
-            };
-            let vote = VoteBody {
-                kind: VoteKind::Precommit,
-                height: p.height,
-                round: p.cert.round,
-                value: Some(p.cert.header_hash),
-                validator: s.validator,
-            };
-            checks.push(CertCheck {
-                block,
-                index,
-                key: v.public_key,
-                message: vote.sign_bytes(genesis_hash),
-            });
-        }
+        expect_block(&mut checks, block, p, set, genesis_hash);
     }
     checks
+}
+
+/// Adds the signatures of block `block`'s certificate to `checks`, each
+/// under the key `set` gives its validator, over the precommit the
+/// certificate claims (a signer `set` does not know is left to the replay).
+fn expect_block(
+    checks: &mut Vec<CertCheck>,
+    block: usize,
+    p: &Prepared,
+    set: &crate::block::ValidatorSet,
+    genesis_hash: &Hash32,
+) {
+    for (index, s) in p.cert.signatures.iter().enumerate() {
+        let Some(v) = set.get(&s.validator) else {
+            continue;
+        };
+        let vote = VoteBody {
+            kind: VoteKind::Precommit,
+            height: p.height,
+            round: p.cert.round,
+            value: Some(p.cert.header_hash),
+            validator: s.validator,
+        };
+        checks.push(CertCheck {
+            block,
+            index,
+            key: v.public_key,
+            message: vote.sign_bytes(genesis_hash),
+        });
+    }
 }
 
 /// A certificate signature to check ahead of the replay: block `block` of
@@ -418,16 +431,13 @@ fn expect_certificates(
 ) -> Vec<CertCheck> {
     let mut checks = Vec::new();
     for (block, p) in window.iter().enumerate() {
-        let set = tracker.set_at(p.height);
-        let at = checks.len();
-        checks.extend(expect_certificates_under(
-            std::slice::from_ref(p),
-            &set,
+        expect_block(
+            &mut checks,
+            block,
+            p,
+            &tracker.set_at(p.height),
             genesis_hash,
-        ));
-        for c in &mut checks[at..] {
-            c.block = block;
-        }
+        );
         for r in &p.records {
             let payload = &r.signed.body.payload;
             if ValidatorTracker::follows(payload) {

@@ -388,9 +388,8 @@ pub async fn download(
             let mut last = anyhow::anyhow!("no explorer");
             for base in &nodes.urls {
                 match nodes.get_at(base, &path).await {
-                    Ok(v) => match v["blocks"].as_array() {
-                        Some(run) if !run.is_empty() => {
-                            let mut run = run.clone();
+                    Ok(mut v) => match v["blocks"].take() {
+                        Value::Array(mut run) if !run.is_empty() => {
                             run.truncate(limit as usize);
                             return Ok(run);
                         }

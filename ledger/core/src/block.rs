@@ -500,11 +500,15 @@ mod tests {
         assert!(BlockData::record_in(b"junk", 0).is_err());
     }
 
+    fn four_validators() -> Vec<Keypair> {
+        (0..4)
+            .map(|i| Keypair::insecure_dev(&format!("v{i}")))
+            .collect()
+    }
+
     #[test]
     fn certificate_needs_more_than_two_thirds() {
-        let keys: Vec<Keypair> = (0..4)
-            .map(|i| Keypair::insecure_dev(&format!("v{i}")))
-            .collect();
+        let keys = four_validators();
         let vs = set(&keys, &[1, 1, 1, 1]);
         let g = [9u8; 32];
         let h = [3u8; 32];
@@ -562,9 +566,7 @@ mod tests {
     /// what the caller vouches; everything else is still checked here.
     #[test]
     fn prechecked_signatures_skip_only_the_signature() {
-        let keys: Vec<Keypair> = (0..4)
-            .map(|i| Keypair::insecure_dev(&format!("v{i}")))
-            .collect();
+        let keys = four_validators();
         let vs = set(&keys, &[1, 1, 1, 1]);
         let (g, h) = ([9u8; 32], [3u8; 32]);
         let mut c = CommitCertificate::sign_with(&g, 5, 0, h, &[&keys[0], &keys[1], &keys[2]]);
